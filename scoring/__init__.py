@@ -1,0 +1,1 @@
+"""Scoring engine: criteria, judges' score sheets, aggregation, calibration, ranking, explanations."""
