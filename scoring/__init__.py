@@ -1,1 +1,2 @@
-"""Scoring engine: criteria, judges' score sheets, aggregation, calibration, ranking, explanations."""
+"""Scoring engine: criteria, judges' score sheets, aggregation, calibration, ranking and
+explanations. Entry point: scoring.engine.score_proposals."""

@@ -283,13 +283,14 @@ class TieBreakRule:
 
 
 MAX_BOOTSTRAP_SAMPLES = 100_000
+DEFAULT_BOOTSTRAP_SAMPLES = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class RankStability:
     """Bootstrap settings: samples (0 turns rank intervals off), coverage, and K for P(top K)."""
 
-    samples: int = 1000
+    samples: int = DEFAULT_BOOTSTRAP_SAMPLES
     confidence: float = 0.9
     shortlist_size: int = 0
     """K; 0 means the number of qualified proposals."""
@@ -308,7 +309,9 @@ class RankStability:
             self.confidence,
             "must lie strictly between 0 and 1",
         )
-        v.require(self.shortlist_size >= 0, "shortlist_size", self.shortlist_size, "must not be negative")
+        v.require(
+            self.shortlist_size >= 0, "shortlist_size", self.shortlist_size, "must not be negative"
+        )
         v.raise_if_any()
 
 
@@ -351,7 +354,9 @@ class ScoringPolicy:
             "must be a positive number",
         )
         if self.pass_line is not None:
-            v.require(_finite(self.pass_line), "pass_line", self.pass_line, "must be a finite number")
+            v.require(
+                _finite(self.pass_line), "pass_line", self.pass_line, "must be a finite number"
+            )
         v.require(0 <= self.tie_decimals <= 9, "tie_decimals", self.tie_decimals, "must be 0..9")
         v.require(
             _finite(self.outlier_threshold) and self.outlier_threshold > 0,

@@ -39,8 +39,9 @@ class _AggregationMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Agg
     """Median of the judges' totals."""
     AGGREGATION_METHOD_STANDARDIZED: _AggregationMethod.ValueType  # 4
     """Each judge's scores standardised per criterion (z-score over the judge's
-    own sheets), rescaled to the criterion's pooled mean and spread, then
-    averaged. Removes each judge's leniency and spread.
+    own sheets), rescaled to the criterion's pooled mean and pooled
+    within-judge spread, then averaged. Removes each judge's leniency and
+    spread; a constant added to one judge's scores never reorders proposals.
     """
     AGGREGATION_METHOD_CALIBRATED: _AggregationMethod.ValueType  # 5
     """Least-squares model total = proposal quality + judge offset + noise,
@@ -63,8 +64,9 @@ AGGREGATION_METHOD_MEDIAN: AggregationMethod.ValueType  # 3
 """Median of the judges' totals."""
 AGGREGATION_METHOD_STANDARDIZED: AggregationMethod.ValueType  # 4
 """Each judge's scores standardised per criterion (z-score over the judge's
-own sheets), rescaled to the criterion's pooled mean and spread, then
-averaged. Removes each judge's leniency and spread.
+own sheets), rescaled to the criterion's pooled mean and pooled
+within-judge spread, then averaged. Removes each judge's leniency and
+spread; a constant added to one judge's scores never reorders proposals.
 """
 AGGREGATION_METHOD_CALIBRATED: AggregationMethod.ValueType  # 5
 """Least-squares model total = proposal quality + judge offset + noise,
@@ -158,9 +160,13 @@ class _NormalizationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Normali
     NORMALIZATION_MAX: _Normalization.ValueType  # 2
     """100 * value / (largest value among the proposals)."""
     NORMALIZATION_MIN_MAX: _Normalization.ValueType  # 3
-    """100 * (value - smallest) / (largest - smallest)."""
+    """100 * (value - smallest) / (largest - smallest); 0 for every proposal,
+    with a notice, when all values are equal.
+    """
     NORMALIZATION_RANK: _Normalization.ValueType  # 4
-    """Percentile rank among the proposals: 100 * (below + equal / 2) / count."""
+    """Percentile rank among the proposals: 100 * (below + equal / 2) / count,
+    where equal counts the proposal itself.
+    """
     NORMALIZATION_CAP: _Normalization.ValueType  # 5
     """100 * min(value, cap) / cap."""
 
@@ -174,9 +180,13 @@ NORMALIZATION_NONE: Normalization.ValueType  # 1
 NORMALIZATION_MAX: Normalization.ValueType  # 2
 """100 * value / (largest value among the proposals)."""
 NORMALIZATION_MIN_MAX: Normalization.ValueType  # 3
-"""100 * (value - smallest) / (largest - smallest)."""
+"""100 * (value - smallest) / (largest - smallest); 0 for every proposal,
+with a notice, when all values are equal.
+"""
 NORMALIZATION_RANK: Normalization.ValueType  # 4
-"""Percentile rank among the proposals: 100 * (below + equal / 2) / count."""
+"""Percentile rank among the proposals: 100 * (below + equal / 2) / count,
+where equal counts the proposal itself.
+"""
 NORMALIZATION_CAP: Normalization.ValueType  # 5
 """100 * min(value, cap) / cap."""
 Global___Normalization: _TypeAlias = Normalization  # noqa: Y015
@@ -544,7 +554,9 @@ class ScoringPolicy(_message.Message):
     1 when there are no weighted components; required when there are.
     """
     pass_line: _builtins.float
-    """Proposals whose final score is below this line do not qualify."""
+    """Proposals whose final score, rounded to tie_decimals, is below this line
+    do not qualify.
+    """
     tie_decimals: _builtins.int
     """Final scores equal when rounded to this many decimals are tied (as in
     published results, 保留两位小数). Unset: 2.
@@ -696,10 +708,12 @@ class ComponentBreakdown(_message.Message):
     amount_fen: _builtins.int
     """Raw money value, in fen, for money components."""
     normalized: _builtins.float
-    """Value mapped to 0..100 by the component's normalization."""
+    """Value mapped to 0..100 by the component's normalization; for bonus
+    components the raw value.
+    """
     weight_share: _builtins.float
-    """The component's normalised weight among weighted components; zero for
-    bonus components.
+    """The component's normalised weight among the panel and the weighted
+    components; zero for bonus components.
     """
     contribution: _builtins.float
     """Points the component adds to the final score; these sum to final_score."""
@@ -741,7 +755,7 @@ class PanelDispersion(_message.Message):
     for the median).
     """
     std_dev: _builtins.float
-    """Standard deviation of the valid sheets' totals."""
+    """Population standard deviation (ddof 0) of the valid sheets' totals."""
     min: _builtins.float
     """Lowest valid sheet total."""
     max: _builtins.float
@@ -776,7 +790,10 @@ Global___PanelDispersion: _TypeAlias = PanelDispersion  # noqa: Y015
 @_typing.final
 class RankInterval(_message.Message):
     """Where a proposal's rank could plausibly lie, from a seeded bootstrap that
-    resamples each proposal's judges.
+    resamples each proposal's judges. Ranks count only the candidates (scored,
+    eligible, not vetoed proposals), ordered by final score rounded to
+    tie_decimals; judge offsets (STANDARDIZED, CALIBRATED) are held at their
+    full-data estimates.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -863,7 +880,9 @@ class ScoredProposal(_message.Message):
 
     @_builtins.property
     def criteria(self) -> _containers.RepeatedCompositeFieldContainer[Global___CriterionBreakdown]:
-        """Each criterion's part in the panel score."""
+        """Each criterion's part in the panel score; empty for NOT_SCORED proposals,
+        whose scores and contributions are all zero.
+        """
 
     @_builtins.property
     def components(self) -> _containers.RepeatedCompositeFieldContainer[Global___ComponentBreakdown]:
@@ -875,8 +894,8 @@ class ScoredProposal(_message.Message):
 
     @_builtins.property
     def rank_interval(self) -> Global___RankInterval:
-        """Rank interval; unset when the bootstrap is off or the proposal did not
-        qualify.
+        """Rank interval; unset when the bootstrap is off or the proposal is not
+        scored, ineligible or vetoed (proposals below the pass line get one).
         """
 
     def __init__(
@@ -1002,7 +1021,7 @@ Global___JudgeReport: _TypeAlias = JudgeReport  # noqa: Y015
 @_typing.final
 class TiedGroup(_message.Message):
     """Proposals with the same final score (at tie_decimals), and how the tie was
-    broken.
+    broken. Proposals without a valid sheet are never reported as tied.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -1014,7 +1033,7 @@ class TiedGroup(_message.Message):
     score: _builtins.float
     """The shared final score, rounded to tie_decimals."""
     resolved_by: Global___TieBreakKind.ValueType
-    """The rule that settled the last remaining tie in the group."""
+    """The deepest rule that any two neighbours in the group needed."""
     criterion_id: _builtins.str
     """The criterion, when resolved_by is TIE_BREAK_KIND_CRITERION."""
     @_builtins.property

@@ -1,0 +1,276 @@
+"""Rank stability: a seeded bootstrap that resamples each candidate's judges, fully vectorised.
+
+In every sample each candidate's n valid sheets are drawn n times with replacement (independently
+per proposal) and its panel score is recomputed by the request's method from the drawn totals.
+For STANDARDIZED and CALIBRATED the totals are the full-data adjusted ones (standardized totals;
+raw total − judge offset): judge offsets are held at their full-data estimates. Components stay
+fixed. Candidates are ranked by final score rounded to tie_decimals, ties broken by their order
+in the full-data ranking; ranks count candidates only.
+
+Mean, trimmed mean and median depend only on how often each sheet was drawn. For n ≤ 7 one
+uniform integer below n^n stands for the n draws (its base-n digits), a cached table maps it to
+that multiset, and each proposal's statistic is precomputed for every multiset; larger panels
+draw the n indices directly. Work is chunked so memory stays under about 100 MB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from scoring.aggregate import window
+from scoring.arrays import KEY_DECIMALS, FloatArray, IntArray
+from scoring.model import AggregationMethod, RankInterval, RankStability
+
+MAX_TABLE_PANEL = 7
+"""Panels of up to this many sheets use the multiset table (7^7 = 823,543 entries)."""
+KEYS_BUDGET = 24_000_000
+"""Bytes for one chunk of rank keys (candidates × samples)."""
+BLOCK_BUDGET = 8_000_000
+"""Bytes for the per-block temporaries of the resampling."""
+RANKING_BUDGET = 12_000_000
+"""Bytes for one sub-chunk of the per-sample ranking."""
+
+_SORTED_METHODS = (AggregationMethod.TRIMMED_MEAN, AggregationMethod.MEDIAN)
+RankArray = npt.NDArray[np.unsignedinteger]
+KeyArray = npt.NDArray[np.uint16] | FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Resampling:
+    """What the bootstrap needs: adjusted sheet totals (table order, rows of proposal p are
+    starts[p]:starts[p + 1]), candidates in full-data rank order, and how finals are formed."""
+
+    totals: FloatArray
+    starts: IntArray
+    candidates: IntArray
+    fixed: FloatArray
+    """Per proposal: final − panel_share·panel, the part the bootstrap holds fixed."""
+    panel_share: float
+    method: AggregationMethod
+    trim: int
+    decimals: int
+    pass_line: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Candidates with the same number n of sheets: their columns and sorted totals (m × n)."""
+
+    columns: IntArray
+    totals: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """Rank keys are gaps top − rint(final·10^d): smaller is better, and stored as uint16 when
+    every possible final fits in 65,536 steps (the stable sort is then a radix sort)."""
+
+    top: float
+    scale: float
+    small: bool
+    pass_line: float | None
+    passing_gap: int
+    """uint16 keys: the largest gap whose rounded final reaches the pass line (-1: none)."""
+
+    def passed(self, gaps: npt.NDArray[np.generic]) -> npt.NDArray[np.bool_] | bool:
+        """Whether the rounded final behind each gap is at or above the pass line."""
+        if self.pass_line is None:
+            return True
+        if self.small:
+            within: npt.NDArray[np.bool_] = np.less_equal(gaps, self.passing_gap)
+            return within
+        finals = (self.top - gaps.astype(np.float64)) / self.scale
+        passed: npt.NDArray[np.bool_] = finals >= self.pass_line
+        return passed
+
+
+def rank_intervals(
+    data: Resampling, stability: RankStability, shortlist: int, seed: int
+) -> dict[int, RankInterval]:
+    """Rank interval and P(top K) of every candidate, keyed by proposal index."""
+    samples, count = stability.samples, len(data.candidates)
+    if samples == 0 or count == 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    groups = _groups(data)
+    keys = _keys(data, groups)
+    ranks = np.empty((samples, count), dtype=np.uint16 if count < 2**16 else np.uint32)
+    hits = np.zeros(count, dtype=np.int64)
+    chunk = max(1, min(samples, KEYS_BUDGET // ((2 if keys.small else 8) * count)))
+    for first in range(0, samples, chunk):
+        width = min(chunk, samples - first)
+        gaps = _gaps(data, groups, keys, width, rng)
+        _rank(gaps, keys, ranks[first : first + width], hits, shortlist)
+    lower, upper = _interval_bounds(ranks, stability.confidence)
+    # Rounded so that, say, c = 0.8 gives exactly 0.1 and 0.9 (not 0.09999999999999998).
+    low_p = round((1 - stability.confidence) / 2, KEY_DECIMALS)
+    high_p = round((1 + stability.confidence) / 2, KEY_DECIMALS)
+    intervals: dict[int, RankInterval] = {}
+    for k, p in enumerate(data.candidates.tolist()):
+        probability = float(hits[k]) / samples
+        intervals[p] = RankInterval(
+            lower=int(lower[k]),
+            upper=int(upper[k]),
+            confidence=stability.confidence,
+            top_k_probability=probability,
+            shortlist_size=shortlist,
+            uncertain=low_p < probability < high_p,
+        )
+    return intervals
+
+
+def _groups(data: Resampling) -> list[_Group]:
+    counts = data.starts[data.candidates + 1] - data.starts[data.candidates]
+    groups: list[_Group] = []
+    for n in np.unique(counts).tolist():
+        columns = np.flatnonzero(counts == n)
+        rows = data.starts[data.candidates[columns]][:, None] + np.arange(n)
+        groups.append(_Group(columns, np.sort(data.totals[rows], axis=1)))
+    return groups
+
+
+def _keys(data: Resampling, groups: list[_Group]) -> _Keys:
+    """Key scale from the range finals can take (each statistic lies within the sheet totals)."""
+    scale = 10.0**data.decimals
+    fixed = data.fixed[data.candidates]
+    highest = max(
+        float((data.panel_share * g.totals[:, -1] + fixed[g.columns]).max()) for g in groups
+    )
+    lowest = min(
+        float((data.panel_share * g.totals[:, 0] + fixed[g.columns]).min()) for g in groups
+    )
+    # One step of margin each side: a sample's final may differ from the bound in the last bit.
+    top = float(np.rint(highest * scale)) + 1
+    span = top - (float(np.rint(lowest * scale)) - 1)
+    passing = -1
+    if data.pass_line is not None:
+        # The ranking's float comparison, once per possible gap (it is monotone in the gap).
+        reached = (top - np.arange(2**16, dtype=np.float64)) / scale >= data.pass_line
+        passing = int(np.count_nonzero(reached)) - 1
+    return _Keys(top, scale, span < 2**16, data.pass_line, passing)
+
+
+def _gaps(
+    data: Resampling, groups: list[_Group], keys: _Keys, width: int, rng: np.random.Generator
+) -> KeyArray:
+    """Rank keys of every candidate (rows) in `width` fresh samples (columns)."""
+    gaps = np.empty((len(data.candidates), width), dtype=np.uint16 if keys.small else np.float64)
+    fixed = data.fixed[data.candidates] * keys.scale
+    for group in groups:
+        n = group.totals.shape[1]
+        start, stop = (int(x[0]) for x in window(np.array([n]), data.method, data.trim))
+        block = _block_rows(n, width)
+        for first in range(0, len(group.columns), block):
+            columns = group.columns[first : first + block]
+            final = _panel_samples(group.totals[first : first + block], start, stop, width, rng)
+            final *= data.panel_share * keys.scale  # final·10^d = (share·panel + fixed)·10^d
+            final += fixed[columns][:, None]
+            np.rint(final, out=final)
+            gaps[columns] = np.subtract(keys.top, final, out=final)
+    return gaps
+
+
+def _block_rows(n: int, width: int) -> int:
+    if n == 1:
+        per_row = 8 * width
+    elif n <= MAX_TABLE_PANEL:
+        per_row = 8 * (len(_multisets(n)[1]) + 3 * width)
+    else:
+        per_row = 17 * n * width
+    return max(1, BLOCK_BUDGET // per_row)
+
+
+def _panel_samples(
+    totals: FloatArray, start: int, stop: int, width: int, rng: np.random.Generator
+) -> FloatArray:
+    """Resampled panel scores (rows × width): the mean of sorted draws [start, stop) of proposals
+    with sorted totals (rows × n)."""
+    rows, n = totals.shape
+    if n == 1:
+        return np.repeat(totals, width, axis=1)
+    if n <= MAX_TABLE_PANEL:
+        multiset_of, _ = _multisets(n)
+        weights = _window_weights(n, start, stop)
+        # einsum, not matmul: no BLAS threads, and the same sums in the same order every time.
+        statistic = np.einsum("pk,km->pm", totals, weights)
+        draws = rng.integers(0, n**n, size=(rows, width), dtype=np.uint32)
+        index = multiset_of[draws] + (np.arange(rows) * weights.shape[1])[:, None]
+        picked: FloatArray = statistic.ravel()[index]
+        return picked
+    index_type = np.uint8 if n <= 256 else np.intp
+    draws_n = rng.integers(0, n, size=(rows, width, n), dtype=index_type)
+    drawn = totals.ravel()[draws_n + (np.arange(rows) * n)[:, None, None]]
+    if (start, stop) != (0, n):
+        drawn.sort(axis=2)
+    mean: FloatArray = drawn[:, :, start:stop].mean(axis=2)
+    return mean
+
+
+@lru_cache(maxsize=MAX_TABLE_PANEL)
+def _multisets(n: int) -> tuple[npt.NDArray[np.uint16], IntArray]:
+    """For every u < n^n (n draws as base-n digits): the index of its multiset of draws; and
+    each multiset's counts per sheet (multisets × n)."""
+    u = np.arange(n**n, dtype=np.int64)
+    code = np.zeros_like(u)
+    for i in range(n):
+        digit = (u // n**i) % n
+        code += (n + 1) ** digit
+    codes, multiset_of = np.unique(code, return_inverse=True)
+    counts = (codes[:, None] // (n + 1) ** np.arange(n)) % (n + 1)
+    return multiset_of.astype(np.uint16), counts.astype(np.intp)
+
+
+@lru_cache(maxsize=64)
+def _window_weights(n: int, start: int, stop: int) -> FloatArray:
+    """Weight of each sorted sheet (rows) in the mean of sorted draws [start, stop), per
+    multiset (columns). A multiset draws sheet j counts[j] times, at sorted positions
+    [before_j, through_j)."""
+    counts = _multisets(n)[1]
+    through = np.cumsum(counts, axis=1)
+    before = through - counts
+    overlap = np.clip(np.minimum(through, stop) - np.maximum(before, start), 0, None)
+    weights: FloatArray = np.ascontiguousarray((overlap / float(stop - start)).T)
+    return weights
+
+
+def _rank(
+    gaps: KeyArray,
+    keys: _Keys,
+    ranks: RankArray,
+    hits: npt.NDArray[np.int64],
+    shortlist: int,
+) -> None:
+    """Fill ranks (samples × candidates) and add top-K hits for one chunk of samples."""
+    count, width = gaps.shape
+    step = max(1, RANKING_BUDGET // (16 * count))
+    places = np.arange(1, count + 1, dtype=ranks.dtype)
+    for first in range(0, width, step):
+        block = np.ascontiguousarray(gaps[:, first : first + step].T)
+        # Stable: equal keys keep the full-data order of the columns. On uint16 keys numpy's
+        # stable sort is a radix sort.
+        order = np.argsort(block, axis=1, kind="stable")
+        rows = len(order)
+        flat = ranks[first : first + rows].reshape(-1)
+        flat[order + (np.arange(rows) * count)[:, None]] = places
+        if shortlist > 0:
+            sample_ranks = ranks[first : first + rows]
+            hits += ((sample_ranks <= shortlist) & keys.passed(block)).sum(axis=0)
+
+
+def _interval_bounds(ranks: RankArray, confidence: float) -> tuple[RankArray, RankArray]:
+    """Per candidate, the (1−c)/2 quantile (method "lower") and (1+c)/2 ("higher") of its ranks
+    over the samples (rows of `ranks`)."""
+    samples = ranks.shape[0]
+    positions = np.arange(samples)
+    low = int(np.quantile(positions, (1 - confidence) / 2, method="lower"))
+    high = int(np.quantile(positions, (1 + confidence) / 2, method="higher"))
+    by_candidate = np.ascontiguousarray(ranks.T)
+    if by_candidate.dtype == np.uint16:
+        by_candidate.sort(axis=1, kind="stable")  # a radix sort on 16-bit ranks
+    else:
+        by_candidate = np.partition(by_candidate, (low, high), axis=1)
+    return by_candidate[:, low], by_candidate[:, high]
