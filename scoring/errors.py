@@ -32,21 +32,27 @@ class ScoringError(Exception):
     """Base of the errors the scoring engine raises on purpose."""
 
 
-class InvalidProblem(ScoringError):
-    """The problem breaks one or more rules; `violations` lists every one found."""
+MAX_VIOLATIONS = 100
+"""At most this many violations are listed; `truncated` says when more were found."""
 
-    def __init__(self, violations: Iterable[FieldViolation]) -> None:
+
+class InvalidProblem(ScoringError):
+    """The problem breaks one or more rules; `violations` lists every one found (up to
+    MAX_VIOLATIONS; `truncated` is true when there were more)."""
+
+    def __init__(self, violations: Iterable[FieldViolation], truncated: bool = False) -> None:
         self.violations = tuple(violations)
+        self.truncated = truncated
         if not self.violations:
             raise ValueError("InvalidProblem needs at least one violation")
         first = self.violations[0]
         more = len(self.violations) - 1
-        suffix = f" (and {more} more)" if more else ""
+        suffix = f" (and {more}{'+' if truncated else ''} more)" if more else ""
         super().__init__(f"{first.field}: {first.description} (got {first.value}){suffix}")
 
     def under(self, prefix: str) -> InvalidProblem:
         """The same violations with paths relative to a parent object."""
-        return InvalidProblem(v.under(prefix) for v in self.violations)
+        return InvalidProblem((v.under(prefix) for v in self.violations), self.truncated)
 
 
 def show(value: object) -> str:
@@ -63,10 +69,15 @@ def show(value: object) -> str:
 
 
 class Violations:
-    """Collects violations so that all of them are reported together, not just the first."""
+    """Collects violations so that all of them are reported together, not just the first.
+
+    Listing stops at MAX_VIOLATIONS (a request with a million bad scores must not build a
+    million messages); `truncated` then records that there were more.
+    """
 
     def __init__(self) -> None:
         self._items: list[FieldViolation] = []
+        self.truncated = False
 
     def __iter__(self) -> Iterator[FieldViolation]:
         return iter(self._items)
@@ -74,17 +85,32 @@ class Violations:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def full(self) -> bool:
+        return len(self._items) >= MAX_VIOLATIONS
+
     def add(self, field: str, value: object, description: str) -> None:
-        self._items.append(FieldViolation(field, show(value), description))
+        self.add_shown(field, show(value), description)
+
+    def add_shown(self, field: str, shown: str, description: str) -> None:
+        """Record a violation whose value is already rendered (a list of ids, "[]")."""
+        if self.full:
+            self.truncated = True
+            return
+        self._items.append(FieldViolation(field, shown, description))
 
     def require(self, ok: bool, field: str, value: object, description: str) -> None:
         """Record a violation unless `ok`."""
         if not ok:
             self.add(field, value, description)
 
-    def extend(self, violations: Iterable[FieldViolation], prefix: str = "") -> None:
-        self._items.extend(v.under(prefix) if prefix else v for v in violations)
+    def extend(self, error: InvalidProblem, prefix: str = "") -> None:
+        """Record an error's violations, seen from `prefix` (e.g. "criteria[2]")."""
+        for violation in error.violations:
+            v = violation.under(prefix) if prefix else violation
+            self.add_shown(v.field, v.value, v.description)
+        self.truncated |= error.truncated
 
     def raise_if_any(self) -> None:
         if self._items:
-            raise InvalidProblem(self._items)
+            raise InvalidProblem(self._items, self.truncated)

@@ -1,7 +1,7 @@
 """Cross-reference checks of a ScoringProblem: ids, sheets, scales, components, trimming.
 
 Per-object checks already ran when the dataclasses were built; this module checks how the
-objects refer to each other and reports every violation (up to MAX_VIOLATIONS) at once.
+objects refer to each other and reports every violation (up to errors.MAX_VIOLATIONS) at once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from scoring.errors import FieldViolation, InvalidProblem, show
+from scoring.errors import MAX_VIOLATIONS, Violations, show
 from scoring.model import (
     AggregationMethod,
     ComponentKind,
@@ -24,30 +24,11 @@ from scoring.model import (
 )
 from scoring.sheets import ScoreMatrix, read_scores
 
-MAX_VIOLATIONS = 100
-"""At most this many violations are reported; fixing them reveals the rest."""
+__all__ = ["MAX_VIOLATIONS", "check_problem", "validate_problem"]
 
 _judge_id = attrgetter("judge_id")
 _proposal_id = attrgetter("proposal_id")
 _NON_NEGATIVE = (Normalization.MAX, Normalization.MIN_MAX, Normalization.RANK, Normalization.CAP)
-
-
-class _Found:
-    """Violations in request order, stopping quietly at MAX_VIOLATIONS."""
-
-    def __init__(self) -> None:
-        self.items: list[FieldViolation] = []
-
-    @property
-    def full(self) -> bool:
-        return len(self.items) >= MAX_VIOLATIONS
-
-    def add(self, field: str, value: object, description: str) -> None:
-        self.add_shown(field, show(value), description)
-
-    def add_shown(self, field: str, shown: str, description: str) -> None:
-        if not self.full:
-            self.items.append(FieldViolation(field, shown, description))
 
 
 def validate_problem(problem: ScoringProblem) -> None:
@@ -57,7 +38,7 @@ def validate_problem(problem: ScoringProblem) -> None:
 
 def check_problem(problem: ScoringProblem) -> ScoreMatrix:
     """validate_problem, returning the score matrix it read on the way (the encoder reuses it)."""
-    found = _Found()
+    found = Violations()
     criterion_ids = tuple(c.criterion_id for c in problem.criteria)
     proposal_index = _first_index(p.proposal_id for p in problem.proposals)
     judge_index = _first_index(j.judge_id for j in problem.judges)
@@ -73,8 +54,7 @@ def check_problem(problem: ScoringProblem) -> ScoreMatrix:
     _check_policy(problem, found)
     if problem.policy.aggregation is AggregationMethod.TRIMMED_MEAN:
         _check_trimming(problem, _valid_counts(problem, judge_index, proposal_index), found)
-    if found.items:
-        raise InvalidProblem(found.items)
+    found.raise_if_any()
     return matrix
 
 
@@ -85,14 +65,14 @@ def _first_index(ids: Iterable[str]) -> dict[str, int]:
     return index
 
 
-def _check_lists(problem: ScoringProblem, found: _Found) -> None:
+def _check_lists(problem: ScoringProblem, found: Violations) -> None:
     if not problem.criteria:
         found.add_shown("criteria", "[]", "give at least one criterion of the rubric")
     if not problem.proposals:
         found.add_shown("proposals", "[]", "give at least one proposal to rank")
 
 
-def _check_duplicates(list_name: str, id_name: str, ids: Iterable[str], found: _Found) -> None:
+def _check_duplicates(list_name: str, id_name: str, ids: Iterable[str], found: Violations) -> None:
     first: dict[str, int] = {}
     for k, item in enumerate(ids):
         if item in first:
@@ -106,7 +86,7 @@ def _check_duplicates(list_name: str, id_name: str, ids: Iterable[str], found: _
 
 
 def _check_assignments(
-    problem: ScoringProblem, proposal_index: dict[str, int], found: _Found
+    problem: ScoringProblem, proposal_index: dict[str, int], found: Violations
 ) -> None:
     for j, judge in enumerate(problem.judges):
         for k, proposal_id in enumerate(judge.assigned_proposal_ids):
@@ -118,7 +98,7 @@ def _check_assignments(
                 )
 
 
-def _check_component_values(problem: ScoringProblem, found: _Found) -> None:
+def _check_component_values(problem: ScoringProblem, found: Violations) -> None:
     components = {c.component_id: c for c in problem.policy.components}
     for i, proposal in enumerate(problem.proposals):
         seen: dict[str, int] = {}
@@ -145,7 +125,7 @@ def _check_component_values(problem: ScoringProblem, found: _Found) -> None:
 
 
 def _check_component_number(
-    component: ScoreComponent, value: ComponentValue, path: str, found: _Found
+    component: ScoreComponent, value: ComponentValue, path: str, found: Violations
 ) -> None:
     field = f"{path}.amount_fen" if value.amount_fen is not None else f"{path}.value"
     raw: object = value.amount_fen if value.amount_fen is not None else value.value
@@ -169,7 +149,7 @@ def _check_sheets(
     problem: ScoringProblem,
     judge_index: dict[str, int],
     proposal_index: dict[str, int],
-    found: _Found,
+    found: Violations,
 ) -> None:
     judge_ids = list(map(_judge_id, problem.sheets))
     proposal_ids = list(map(_proposal_id, problem.sheets))
@@ -224,7 +204,7 @@ def _valid_counts(
     return counted
 
 
-def _check_sheet_scores(problem: ScoringProblem, matrix: ScoreMatrix, found: _Found) -> None:
+def _check_sheet_scores(problem: ScoringProblem, matrix: ScoreMatrix, found: Violations) -> None:
     criteria = problem.criteria
     criterion_ids = [c.criterion_id for c in criteria]
     for i in np.flatnonzero(~matrix.regular).tolist():
@@ -250,7 +230,7 @@ def _check_sheet_scores(problem: ScoringProblem, matrix: ScoreMatrix, found: _Fo
 
 
 def _check_sheet_criteria(
-    sheet: ScoreSheet, i: int, criterion_ids: list[str], found: _Found
+    sheet: ScoreSheet, i: int, criterion_ids: list[str], found: Violations
 ) -> None:
     known = set(criterion_ids)
     seen: dict[str, int] = {}
@@ -276,7 +256,7 @@ def _check_sheet_criteria(
         )
 
 
-def _check_policy(problem: ScoringProblem, found: _Found) -> None:
+def _check_policy(problem: ScoringProblem, found: Violations) -> None:
     policy = problem.policy
     criterion_ids = {c.criterion_id for c in problem.criteria}
     for i, rule in enumerate(policy.tie_break_rules):
@@ -288,7 +268,7 @@ def _check_policy(problem: ScoringProblem, found: _Found) -> None:
             )
 
 
-def _check_trimming(problem: ScoringProblem, counted: list[int], found: _Found) -> None:
+def _check_trimming(problem: ScoringProblem, counted: list[int], found: Violations) -> None:
     k = problem.policy.trim_count
     for proposal, n in zip(problem.proposals, counted, strict=True):
         if n >= 1 and n - 2 * k < 1:

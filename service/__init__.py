@@ -1,1 +1,2 @@
-"""The gRPC service: server, servicer, proto <-> domain conversion, errors to status, config, CLI."""
+"""The gRPC service: server, servicer, proto <-> domain conversion, errors -> status,
+config, CLI and client."""

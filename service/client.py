@@ -1,0 +1,122 @@
+"""A small typed client for other systems:
+
+    from service.client import VentureClient, VentureError
+    with VentureClient("127.0.0.1:50051") as client:
+        response = client.score_proposals(request)      # a ScoreProposalsRequest
+
+Errors arrive as VentureError with the status code and every field violation the server sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from service.config import MIB
+from service.status import violations_from_status
+from venture.v1 import scoring_pb2, venture_service_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One field the server rejected: its path and what is wrong (with the value)."""
+
+    field: str
+    description: str
+
+
+class VentureError(Exception):
+    """A call failed: the gRPC code, the server's message, and any field violations."""
+
+    def __init__(
+        self, code: grpc.StatusCode, message: str, violations: tuple[Violation, ...]
+    ) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.violations = violations
+
+
+def _error(error: grpc.RpcError) -> VentureError:
+    call: grpc.Call = error  # type: ignore[assignment]
+    status = rpc_status.from_call(call)
+    violations = (
+        tuple(Violation(v.field, v.description) for v in violations_from_status(status))
+        if status is not None
+        else ()
+    )
+    return VentureError(call.code(), call.details() or "", violations)
+
+
+class VentureClient:
+    """Blocking client for VentureService; one channel, reused across calls."""
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        *,
+        timeout_s: float = 120.0,
+        max_message_bytes: int = 64 * MIB,
+    ) -> None:
+        self.address = address
+        self.timeout_s = timeout_s
+        self._channel = grpc.insecure_channel(
+            address,
+            options=[
+                ("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
+            ],
+        )
+        self._stub = venture_service_pb2_grpc.VentureServiceStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def __enter__(self) -> VentureClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def wait_ready(self, timeout_s: float = 10.0) -> None:
+        """Block until the channel connects; raises VentureError(UNAVAILABLE) on timeout."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout_s)
+        except grpc.FutureTimeoutError:
+            raise VentureError(
+                grpc.StatusCode.UNAVAILABLE, f"no server at {self.address} after {timeout_s}s", ()
+            ) from None
+
+    def health(self, service: str = "") -> str:
+        """The server's health status name for `service` ("" = the whole server): SERVING, ..."""
+        try:
+            reply = self._health.Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=self.timeout_s
+            )
+        except grpc.RpcError as error:
+            raise _error(error) from None
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+    def score_proposals(
+        self, request: scoring_pb2.ScoreProposalsRequest, *, timeout_s: float | None = None
+    ) -> scoring_pb2.ScoreProposalsResponse:
+        """Rank proposals; raises VentureError (INVALID_ARGUMENT lists every bad field)."""
+        try:
+            response: scoring_pb2.ScoreProposalsResponse = self._stub.ScoreProposals(
+                request, timeout=timeout_s or self.timeout_s
+            )
+        except grpc.RpcError as error:
+            raise _error(error) from None
+        return response

@@ -1,0 +1,152 @@
+"""Server configuration: one typed object, read once at start-up from flags and environment.
+
+Precedence: command-line flag > environment variable (VENTURE_*) > default. The defaults
+run on loopback with no configuration at all. A bad value fails loudly before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+MIB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A configuration value is malformed or out of range; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Request size limits, checked before any work; exceeding one is INVALID_ARGUMENT."""
+
+    max_message_bytes: int = 64 * MIB
+    max_criteria: int = 100
+    max_judges: int = 5_000
+    max_proposals: int = 50_000
+    max_sheets: int = 1_000_000
+    max_bootstrap_samples: int = 10_000
+    max_bootstrap_cells: int = 50_000_000
+    """proposals x samples: the bootstrap keeps every sample's rank (2 bytes each) for exact
+    quantiles, so this bounds its memory at about 100 MB."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything the server needs to start."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    grace_period_s: float = 10.0
+    workers: int = 2
+    """Threads that run CPU-bound solves, so the event loop keeps answering health checks."""
+    reflection: bool = True
+    log_level: str = "INFO"
+    limits: Limits = Limits()
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+# (setting, environment variable, type, help). Limits are settings too, flattened by name.
+_SETTINGS: tuple[tuple[str, type, str], ...] = (
+    ("host", str, "interface to bind; 0.0.0.0 to serve beyond this machine"),
+    ("port", int, "port to bind; 0 picks a free port (printed at start-up)"),
+    ("grace_period_s", float, "seconds in-flight calls get to finish after SIGTERM"),
+    ("workers", int, "threads running solves concurrently"),
+    ("reflection", bool, "serve gRPC server reflection"),
+    ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
+    ("max_message_bytes", int, "largest request or response message, in bytes"),
+    ("max_criteria", int, "most criteria per request"),
+    ("max_judges", int, "most judges per request"),
+    ("max_proposals", int, "most proposals per request"),
+    ("max_sheets", int, "most score sheets per request"),
+    ("max_bootstrap_samples", int, "most bootstrap samples per request"),
+    ("max_bootstrap_cells", int, "most proposals x bootstrap samples per request"),
+)
+_LIMIT_NAMES = {f.name for f in fields(Limits)}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def env_name(setting: str) -> str:
+    return "VENTURE_" + setting.upper()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting; defaults are None so the environment can fill them."""
+    for name, kind, help_text in _SETTINGS:
+        flag = "--" + name.replace("_", "-")
+        default = _default(name)
+        full_help = f"{help_text} (env {env_name(name)}, default {default})"
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=full_help)
+        else:
+            parser.add_argument(flag, type=str, metavar=kind.__name__.upper(), help=full_help)
+
+
+def _default(name: str) -> object:
+    if name in _LIMIT_NAMES:
+        return getattr(Limits(), name)
+    return getattr(ServerConfig(), name)
+
+
+def _parse(name: str, kind: type, raw: object, source: str) -> object:
+    if kind is bool and isinstance(raw, bool):
+        return raw
+    text = str(raw).strip()
+    try:
+        if kind is bool:
+            lowered = text.lower()
+            if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(text)
+            return lowered in ("1", "true", "yes", "on")
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{source}: {text!r} is not a valid {kind.__name__}") from None
+    return text
+
+
+def load(
+    args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None
+) -> ServerConfig:
+    """Build the config from parsed flags and the environment, checking every value."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for name, kind, _ in _SETTINGS:
+        flag_value = getattr(args, name, None) if args is not None else None
+        if flag_value is not None:
+            values[name] = _parse(name, kind, flag_value, "--" + name.replace("_", "-"))
+        elif env_name(name) in env:
+            values[name] = _parse(name, kind, env[env_name(name)], env_name(name))
+    limits = Limits(**{k: v for k, v in values.items() if k in _LIMIT_NAMES})  # type: ignore[arg-type]
+    config = ServerConfig(
+        **{k: v for k, v in values.items() if k not in _LIMIT_NAMES},  # type: ignore[arg-type]
+        limits=limits,
+    )
+    check(config)
+    return config
+
+
+def check(config: ServerConfig) -> None:
+    """Fail loudly on a value that cannot work."""
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"port: {config.port} is outside 0..65535")
+    if not config.host:
+        raise ConfigError("host: must not be empty")
+    if config.grace_period_s < 0:
+        raise ConfigError(f"grace_period_s: {config.grace_period_s} must not be negative")
+    if config.workers < 1:
+        raise ConfigError(f"workers: {config.workers} must be at least 1")
+    if config.log_level.upper() not in _LOG_LEVELS:
+        raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+    for limit in fields(Limits):
+        value = getattr(config.limits, limit.name)
+        if value < 1:
+            raise ConfigError(f"{limit.name}: {value} must be at least 1")

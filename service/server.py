@@ -1,0 +1,93 @@
+"""Build the grpc.aio server (bindable to port 0 for tests) apart from running it until SIGTERM.
+
+`create_server` wires the servicer, the interceptor, health and reflection and binds the port;
+`serve` runs it: SIGTERM or SIGINT -> health NOT_SERVING -> in-flight calls get the grace
+period to finish -> exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from service.config import ServerConfig
+from service.interceptor import ServiceInterceptor
+from service.servicer import SERVICE_NAME, VentureServicer
+from venture.v1 import venture_service_pb2, venture_service_pb2_grpc
+
+log = logging.getLogger("venture.server")
+
+
+@dataclass(slots=True)
+class RunningServer:
+    """A bound (not yet started) server and the parts its owner needs to stop it cleanly."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health_aio.HealthServicer
+    executor: ThreadPoolExecutor
+
+    async def start(self) -> None:
+        await self.server.start()
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace_s: float) -> None:
+        """Report NOT_SERVING, then give in-flight calls `grace_s` seconds to finish."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_s)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def create_server(config: ServerConfig) -> RunningServer:
+    """Build and bind the server; with port 0 the OS picks a free port (see `.port`)."""
+    message_limit = config.limits.max_message_bytes
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", message_limit),
+            ("grpc.max_send_message_length", message_limit),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="venture-solve")
+    servicer = VentureServicer(config.limits, executor)
+    venture_service_pb2_grpc.add_VentureServiceServicer_to_server(servicer, server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    if config.reflection:
+        names = (
+            venture_service_pb2.DESCRIPTOR.services_by_name["VentureService"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, server)
+    port = server.add_insecure_port(config.address)
+    if port == 0:
+        raise OSError(f"could not bind {config.address}")
+    return RunningServer(server, port, health, executor)
+
+
+async def serve(config: ServerConfig) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    running = create_server(config)
+    await running.start()
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    # The exact wording is read by scripts/demo and the tests to learn the port.
+    print(f"venture listening on {host}:{running.port}", flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("shutting down: health NOT_SERVING, grace period %.1fs", config.grace_period_s)
+    await running.stop(config.grace_period_s)
+    log.info("stopped")

@@ -1,0 +1,90 @@
+"""The VentureService servicer: thin async wrappers that run each handler in a worker thread.
+
+RPCs whose engines have not landed answer UNIMPLEMENTED, naming the issue that builds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from typing import Any, NoReturn, TypeAlias, TypeVar
+
+import grpc
+
+from service import handlers
+from service.config import Limits
+from venture.v1 import (
+    allocation_pb2,
+    matching_pb2,
+    round_pb2,
+    scoring_pb2,
+    venture_service_pb2_grpc,
+)
+
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+
+SERVICE_NAME = "venture.v1.VentureService"
+LIVE_RPCS = ("ScoreProposals",)
+PLANNED = {
+    "AllocateFunding": 3,
+    "MatchNeeds": 4,
+    "MatchMentors": 4,
+    "OptimizeRound": 5,
+    "BatchOptimizeRounds": 5,
+}
+
+
+async def _unimplemented(context: Context, rpc: str) -> NoReturn:
+    await context.abort(
+        grpc.StatusCode.UNIMPLEMENTED,
+        f"{rpc} is not built yet (issue #{PLANNED[rpc]}); live RPCs: {', '.join(LIVE_RPCS)}",
+    )
+    raise AssertionError("abort returned")  # abort always raises
+
+
+class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
+    """Validate -> convert -> solve -> convert back, off the event loop."""
+
+    def __init__(self, limits: Limits, executor: Executor) -> None:
+        self._limits = limits
+        self._executor = executor
+
+    async def _run(
+        self, handler: Callable[[Request, Limits], Response], request: Request
+    ) -> Response:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, handler, request, self._limits)
+
+    async def ScoreProposals(
+        self, request: scoring_pb2.ScoreProposalsRequest, context: Context
+    ) -> scoring_pb2.ScoreProposalsResponse:
+        return await self._run(handlers.score_proposals, request)
+
+    async def AllocateFunding(
+        self, request: allocation_pb2.AllocateFundingRequest, context: Context
+    ) -> allocation_pb2.AllocateFundingResponse:
+        await _unimplemented(context, "AllocateFunding")
+
+    async def MatchNeeds(
+        self, request: matching_pb2.MatchNeedsRequest, context: Context
+    ) -> matching_pb2.MatchNeedsResponse:
+        await _unimplemented(context, "MatchNeeds")
+
+    async def MatchMentors(
+        self, request: matching_pb2.MatchMentorsRequest, context: Context
+    ) -> matching_pb2.MatchMentorsResponse:
+        await _unimplemented(context, "MatchMentors")
+
+    async def OptimizeRound(
+        self, request: round_pb2.OptimizeRoundRequest, context: Context
+    ) -> round_pb2.OptimizeRoundResponse:
+        await _unimplemented(context, "OptimizeRound")
+
+    async def BatchOptimizeRounds(
+        self, request: round_pb2.BatchOptimizeRoundsRequest, context: Context
+    ) -> AsyncIterator[round_pb2.BatchOptimizeRoundsResponse]:
+        await _unimplemented(context, "BatchOptimizeRounds")
+        yield round_pb2.BatchOptimizeRoundsResponse()  # unreachable; makes this a generator

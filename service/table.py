@@ -1,0 +1,115 @@
+"""Plain-text tables for the terminal, aligned for Chinese text (wide characters count twice)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+from venture.v1 import scoring_pb2
+
+_OUTCOME_TEXT = {
+    scoring_pb2.SCORING_OUTCOME_QUALIFIED: "qualified",
+    scoring_pb2.SCORING_OUTCOME_BELOW_PASS_LINE: "below pass line",
+    scoring_pb2.SCORING_OUTCOME_VETOED: "vetoed",
+    scoring_pb2.SCORING_OUTCOME_INELIGIBLE: "ineligible",
+    scoring_pb2.SCORING_OUTCOME_NOT_SCORED: "not scored",
+}
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut `text` to `limit` display columns, marking the cut with an ellipsis."""
+    if width(text) <= limit:
+        return text
+    out, used = [], 0
+    for ch in text:
+        if used + width(ch) > limit - 1:
+            break
+        out.append(ch)
+        used += width(ch)
+    return "".join(out) + "…"
+
+
+def render(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None
+) -> str:
+    """Columns padded to the widest cell; columns in `right` are right-aligned (numbers)."""
+    right = right or set()
+    widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = []
+        for i, cell in enumerate(cells):
+            pad = " " * (widths[i] - width(cell))
+            parts.append(pad + cell if i in right else cell + pad)
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def shortlist(request: scoring_pb2.ScoreProposalsRequest, result: scoring_pb2.ScoringResult) -> str:
+    """The ranked shortlist a committee reads: rank, proposal, scores, interval, outcome."""
+    titles = {p.proposal_id: p.title for p in request.proposals}
+    rows = []
+    for p in result.proposals:
+        interval = p.rank_interval
+        has_interval = p.HasField("rank_interval")
+        flags = []
+        if has_interval and interval.uncertain:
+            flags.append("uncertain")
+        if p.tied_group:
+            flags.append(f"tie#{p.tied_group}")
+        rows.append(
+            [
+                str(p.rank),
+                p.proposal_id,
+                clip(titles.get(p.proposal_id, ""), 24),
+                f"{p.final_score:.2f}",
+                f"{p.panel_score:.2f}",
+                f"{p.raw_score:.2f}",
+                f"{p.calibrated_score:.2f}",
+                f"{interval.lower}-{interval.upper}" if has_interval else "",
+                f"{interval.top_k_probability:.0%}" if has_interval else "",
+                _OUTCOME_TEXT.get(p.outcome, "?"),
+                " ".join(flags),
+            ]
+        )
+    confidence = next(
+        (p.rank_interval.confidence for p in result.proposals if p.HasField("rank_interval")), 0.9
+    )
+    headers = [
+        "rank",
+        "proposal",
+        "title",
+        "final",
+        "panel",
+        "raw",
+        "calibrated",
+        f"rank {confidence:.0%}",
+        "P(top K)",
+        "outcome",
+        "flags",
+    ]
+    return render(headers, rows, right={0, 3, 4, 5, 6, 7, 8})
+
+
+def judges(result: scoring_pb2.ScoringResult) -> str:
+    """Per-judge analytics: leniency, agreement, outliers, missing sheets."""
+    rows = [
+        [
+            j.judge_id,
+            str(j.sheets),
+            str(j.missing),
+            str(j.recused),
+            f"{j.leniency:+.2f}",
+            f"{j.agreement:.2f}" if j.HasField("agreement") else "-",
+            str(len(j.outliers)),
+        ]
+        for j in result.judges
+    ]
+    headers = ["judge", "sheets", "missing", "recused", "leniency", "agreement", "outliers"]
+    return render(headers, rows, right={1, 2, 3, 4, 5, 6})

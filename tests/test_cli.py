@@ -1,0 +1,182 @@
+"""The `venture` command: help, scoring a file locally, and a served process's lifecycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from service.client import VentureClient
+from tests.helpers import sized_request, small_request
+from venture.v1 import scoring_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples/score_county.json"
+CLI = [sys.executable, "-m", "service.cli"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
+
+
+def test_help_explains_each_command() -> None:
+    done = _run("--help")
+    assert done.returncode == 0
+    for command in ("serve", "score", "health"):
+        assert f"  {command} " in done.stdout
+    serve_help = _run("serve", "--help").stdout
+    assert "--port" in serve_help and "VENTURE_PORT" in serve_help
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "venture"
+    assert script.exists()
+    assert (
+        subprocess.run(
+            [str(script), "--help"], capture_output=True, timeout=60, check=False
+        ).returncode
+        == 0
+    )
+
+
+def test_score_local_prints_the_ranked_shortlist() -> None:
+    done = _run("score", str(EXAMPLE), "--local")
+    assert done.returncode == 0, done.stderr
+    assert "Ranked shortlist (24 proposals, aggregation trimmed_mean)" in done.stdout
+    assert "社区助老食堂" in done.stdout  # titles come from the request
+    assert "ineligible" in done.stdout  # P17 failed its annual inspection
+    assert "Judges" in done.stdout
+
+
+def test_score_local_json_matches_the_engine(tmp_path: Path) -> None:
+    path = tmp_path / "small.json"
+    path.write_text(json_format.MessageToJson(small_request()), encoding="utf-8")
+    done = _run("score", str(path), "--local", "--json")
+    assert done.returncode == 0, done.stderr
+    ranked = [p["proposalId"] for p in json.loads(done.stdout)["result"]["proposals"]]
+    assert ranked == ["P1", "P2", "P3"]
+
+
+def test_score_rejects_a_file_that_is_not_a_request(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"criteria": 5}', encoding="utf-8")
+    done = _run("score", str(path), "--local")
+    assert done.returncode == 2
+    assert "bad.json: not a ScoreProposalsRequest" in done.stderr
+
+
+def test_score_reports_every_bad_field(tmp_path: Path) -> None:
+    request = small_request()
+    request.criteria[0].weight = -1
+    request.sheets[0].scores[1].value = 12
+    path = tmp_path / "invalid.json"
+    path.write_text(json_format.MessageToJson(request), encoding="utf-8")
+    done = _run("score", str(path), "--local")
+    assert done.returncode == 2
+    assert "criteria[0].weight: must be a positive number (got -1.0)" in done.stderr
+
+
+def test_serve_refuses_bad_configuration() -> None:
+    done = _run("serve", "--port", "99999")
+    assert done.returncode == 2
+    assert "port: 99999 is outside 0..65535" in done.stderr
+
+
+class ServedProcess:
+    """`venture serve --port 0` in a child process; stderr (the call log) is kept for asserts."""
+
+    def __init__(self, *flags: str) -> None:
+        self.process = subprocess.Popen(
+            [*CLI, "serve", "--port", "0", *flags],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "VENTURE_LOG_LEVEL": "INFO"},
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("venture listening on "):
+            self.close()
+            raise AssertionError(f"server did not start: {line}{self.stderr}")
+        self.address = line.removeprefix("venture listening on ").strip()
+        self.stderr = ""
+
+    def close(self) -> None:
+        """Kill the process if it still runs, and collect its output (closes the pipes)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        _, self.stderr = self.process.communicate(timeout=30)
+
+    def __enter__(self) -> ServedProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_sigterm_drains_in_flight_calls_and_exits_cleanly() -> None:
+    # A call heavy enough to still be running when SIGTERM arrives.
+    heavy = sized_request(proposals=2000, judges=7, criteria=6, samples=5000)
+    outcome: dict[str, object] = {}
+    with ServedProcess("--grace-period-s", "30") as served:
+        with grpc.insecure_channel(served.address) as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(), timeout=60
+            )
+            statuses = [next(watch).status]
+
+            def call() -> None:
+                with VentureClient(served.address, timeout_s=120) as client:
+                    outcome["response"] = client.score_proposals(heavy)
+
+            worker = threading.Thread(target=call)
+            worker.start()
+            time.sleep(1.0)
+            served.process.send_signal(signal.SIGTERM)
+            statuses.append(next(watch).status)
+            worker.join(timeout=120)
+        exit_code = served.process.wait(timeout=60)
+    assert statuses == [
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    ]
+    response = outcome["response"]
+    assert isinstance(response, scoring_pb2.ScoreProposalsResponse)
+    assert len(response.result.proposals) == 2000
+    assert exit_code == 0
+    # One log line per call, never the body: the ScoreProposals line has method, code and ms.
+    calls = [
+        line
+        for line in served.stderr.splitlines()
+        if "method=/venture.v1.VentureService/ScoreProposals" in line
+    ]
+    assert len(calls) == 1 and "code=OK" in calls[0] and " ms=" in calls[0]
+    assert "P00001" not in served.stderr
+
+
+def test_health_command_against_a_running_server() -> None:
+    with ServedProcess() as served:
+        done = _run("health", "--address", served.address)
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=30) == 0
+    assert (done.returncode, done.stdout.strip()) == (0, "SERVING")
+    unreachable = _run("health", "--address", "127.0.0.1:1", "--timeout", "1")
+    assert unreachable.returncode == 3
+
+
+def test_score_local_and_address_are_exclusive() -> None:
+    done = _run("score", str(EXAMPLE), "--local", "--address", "127.0.0.1:1")
+    assert done.returncode == 2
+    assert "not allowed with argument" in done.stderr

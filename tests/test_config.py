@@ -1,0 +1,52 @@
+"""ServerConfig: defaults on loopback, environment and flags, loud failures."""
+
+import argparse
+
+import pytest
+
+from service import config
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_defaults_run_on_loopback_without_configuration() -> None:
+    loaded = config.load(_args(), env={})
+    assert loaded == config.ServerConfig()
+    assert loaded.address == "127.0.0.1:50051"
+
+
+def test_environment_then_flags_take_precedence() -> None:
+    env = {"VENTURE_PORT": "6000", "VENTURE_MAX_PROPOSALS": "10", "VENTURE_REFLECTION": "false"}
+    from_env = config.load(_args(), env=env)
+    assert (from_env.port, from_env.limits.max_proposals, from_env.reflection) == (6000, 10, False)
+    from_flags = config.load(_args("--port", "7000", "--reflection"), env=env)
+    assert (from_flags.port, from_flags.limits.max_proposals, from_flags.reflection) == (
+        7000,
+        10,
+        True,
+    )
+
+
+def test_ipv6_host_is_bracketed() -> None:
+    assert config.ServerConfig(host="::1", port=1).address == "[::1]:1"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VENTURE_PORT": "http"}, "VENTURE_PORT: 'http' is not a valid int"),
+        ({"VENTURE_PORT": "70000"}, "port: 70000 is outside 0..65535"),
+        ({"VENTURE_WORKERS": "0"}, "workers: 0 must be at least 1"),
+        ({"VENTURE_GRACE_PERIOD_S": "-1"}, "grace_period_s: -1.0 must not be negative"),
+        ({"VENTURE_REFLECTION": "maybe"}, "VENTURE_REFLECTION: 'maybe' is not a valid bool"),
+        ({"VENTURE_LOG_LEVEL": "LOUD"}, "log_level: 'LOUD' is not one of"),
+        ({"VENTURE_MAX_SHEETS": "0"}, "max_sheets: 0 must be at least 1"),
+    ],
+)
+def test_bad_values_fail_loudly_naming_the_setting(env: dict[str, str], message: str) -> None:
+    with pytest.raises(config.ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        config.load(_args(), env=env)
