@@ -17,10 +17,23 @@ KEY_DECIMALS = 9
 floating-point noise in the last bits never decides an order."""
 
 
+def half_up(scaled: FloatArray, decimals: int) -> FloatArray:
+    """Round x·10^d (already scaled) to a whole number the way published scores are rounded,
+    四舍五入: halves away from zero.
+
+    A mean such as 59.995 may arrive as 59.99499999999999; anything within the KEY_DECIMALS
+    tolerance below a half counts as the half, so float noise never rounds a score down.
+    """
+    tolerance = min(10.0 ** (decimals - KEY_DECIMALS), 1e-3)
+    rounded: FloatArray = np.copysign(np.floor(np.abs(scaled) + (0.5 + tolerance)), scaled)
+    return rounded
+
+
 def round_scores(values: FloatArray, decimals: int) -> FloatArray:
-    """rint(x * 10^d) / 10^d: half-to-even, identical for scalars and arrays."""
+    """Scores rounded to `decimals` half away from zero (see half_up); scalars and arrays alike."""
     scale = 10.0**decimals
-    return np.rint(values * scale) / scale
+    rounded: FloatArray = half_up(values * scale, decimals) / scale
+    return rounded
 
 
 def round_score(value: float, decimals: int) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.aggregate import window
-from scoring.arrays import KEY_DECIMALS, FloatArray, IntArray
+from scoring.arrays import KEY_DECIMALS, FloatArray, IntArray, half_up
 from scoring.model import AggregationMethod, RankInterval, RankStability
 
 MAX_TABLE_PANEL = 7
@@ -66,7 +66,7 @@ class _Group:
 
 @dataclass(frozen=True, slots=True)
 class _Keys:
-    """Rank keys are gaps top − rint(final·10^d): smaller is better, and stored as uint16 when
+    """Rank keys are gaps top − round(final·10^d): smaller is better, and stored as uint16 when
     every possible final fits in 65,536 steps (the stable sort is then a radix sort)."""
 
     top: float
@@ -169,7 +169,7 @@ def _gaps(
             final = _panel_samples(group.totals[first : first + block], start, stop, width, rng)
             final *= data.panel_share * keys.scale  # final·10^d = (share·panel + fixed)·10^d
             final += fixed[columns][:, None]
-            np.rint(final, out=final)
+            final = half_up(final, data.decimals)  # as the full-data ranking rounds
             gaps[columns] = np.subtract(keys.top, final, out=final)
     return gaps
 

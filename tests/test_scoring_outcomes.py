@@ -111,3 +111,34 @@ def test_not_scored_skips_veto_and_pass_line_but_keeps_eligibility() -> None:
     assert (p.final_score, p.panel_score, p.raw_score, p.calibrated_score) == (0.0, 0.0, 0.0, 0.0)
     assert p.dispersion.sheets == 0
     assert p.rank == 2
+
+
+HUNDRED = (Criterion("c", 1.0, 0.0, 100.0),)
+"""One criterion on 0..100: the sheet total equals the score."""
+
+
+@pytest.mark.parametrize(
+    ("scores", "decimals", "pass_line", "outcome"),
+    [
+        # Mean 84.5 at 0 decimals: 四舍五入 gives 85 (half-to-even would give 84).
+        ((84, 85), 0, 85.0, Outcome.QUALIFIED),
+        # Mean 59.995 (computed as 59.99499999999999...) at 2 decimals publishes as 60.00.
+        ((59.99, 60.0), 2, 60.0, Outcome.QUALIFIED),
+        # Mean 59.994 publishes as 59.99: below.
+        ((59.988, 60.0), 2, 60.0, Outcome.BELOW_PASS_LINE),
+    ],
+)
+def test_pass_line_compares_the_score_rounded_half_up_as_published(
+    scores: tuple[float, float], decimals: int, pass_line: float, outcome: Outcome
+) -> None:
+    table = {"P1": {"J1": [scores[0]], "J2": [scores[1]]}}
+    (p,) = score(table, HUNDRED, tie_decimals=decimals, pass_line=pass_line).proposals
+    assert p.outcome is outcome
+
+
+def test_halves_round_up_when_ties_are_decided() -> None:
+    # At 0 decimals 84.5 rounds to 85 and ties with 85.0; 84.4 rounds to 84 and does not.
+    table = {"A": {"J1": [84], "J2": [85]}, "B": {"J1": [85], "J2": [85]}, "C": {"J1": [84.4]}}
+    result = score(table, HUNDRED, tie_decimals=0)
+    (group,) = result.tied_groups
+    assert (group.score, set(group.proposal_ids)) == (85.0, {"A", "B"})

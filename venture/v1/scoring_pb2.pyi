@@ -558,8 +558,8 @@ class ScoringPolicy(_message.Message):
     do not qualify.
     """
     tie_decimals: _builtins.int
-    """Final scores equal when rounded to this many decimals are tied (as in
-    published results, 保留两位小数). Unset: 2.
+    """Final scores equal when rounded to this many decimals (halves away from
+    zero, 四舍五入, as in published results, 保留两位小数) are tied. Unset: 2.
     """
     outlier_threshold: _builtins.float
     """A sheet whose total is this many robust standard deviations away from
