@@ -14,6 +14,8 @@ from service.convert.common import echo_labels, options_from_pb, violations_to_p
 from service.convert.scoring import problem_from_pb, result_to_pb
 from venture.v1 import scoring_pb2
 
+OPTION_UNUSED = "OPTION_UNUSED"
+
 
 def _check_count(violations: Violations, field: str, count: int, limit: int, setting: str) -> None:
     violations.require(
@@ -72,4 +74,23 @@ def score_proposals(
     assert problem is not None  # no violations means every field converted
     result = score(problem)
     response.result.CopyFrom(result_to_pb(result, options.exclude_timings))
+    _note_unused_options(request, response.result)
     return response
+
+
+def _note_unused_options(
+    request: scoring_pb2.ScoreProposalsRequest, result: scoring_pb2.ScoringResult
+) -> None:
+    """Options that mean nothing to an exact, bounded computation are reported, not dropped."""
+    given = request.options
+    if given.HasField("time_limit") and (given.time_limit.seconds or given.time_limit.nanos):
+        result.notices.add(
+            code=OPTION_UNUSED,
+            message="options.time_limit is not used: scoring is exact and always runs to the end "
+            "(the call deadline still applies)",
+        )
+    if given.top_k:
+        result.notices.add(
+            code=OPTION_UNUSED,
+            message="options.top_k is not used: ScoreProposals returns every proposal, ranked",
+        )

@@ -128,7 +128,7 @@ class ServedProcess:
 
 def test_sigterm_drains_in_flight_calls_and_exits_cleanly() -> None:
     # A call heavy enough to still be running when SIGTERM arrives.
-    heavy = sized_request(proposals=2000, judges=7, criteria=6, samples=5000)
+    heavy = sized_request(proposals=2000, judges=7, criteria=6, samples=10000)
     outcome: dict[str, object] = {}
     with ServedProcess("--grace-period-s", "30") as served:
         with grpc.insecure_channel(served.address) as channel:

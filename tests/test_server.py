@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable
 
 import grpc
@@ -11,6 +13,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
+from service import handlers
 from service.client import VentureClient, VentureError
 from tests.helpers import ServerThread, small_request
 from venture.v1 import (
@@ -228,3 +231,55 @@ def test_violations_are_listed_up_to_a_cap_and_the_message_says_so(client: Ventu
     assert len(caught.value.violations) == 100
     assert caught.value.violations[0].field == "sheets[9].scores[0].value"
     assert "listing stops at 100" in caught.value.message
+
+
+def test_one_log_line_per_call_with_code_and_labels_but_no_body(
+    client: VentureClient, request_pb: Request, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="venture.calls")
+    request_pb.labels["case"] = "log-line"
+    _zero_weight(request_pb)
+    with pytest.raises(VentureError):
+        client.score_proposals(request_pb)
+
+    def lines() -> list[str]:
+        found = (r.getMessage() for r in caplog.records if r.name == "venture.calls")
+        return [line for line in found if "case=log-line" in line]
+
+    # The server logs as the call ends, which may be just after the client has its answer.
+    deadline = time.monotonic() + 5
+    while not lines() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (line,) = lines()
+    assert line.startswith(
+        "method=/venture.v1.VentureService/ScoreProposals code=INVALID_ARGUMENT ms="
+    )
+    assert line.endswith("labels=case=log-line,round=test")
+    assert "项目" not in line and "P1" not in line
+
+
+def test_an_unexpected_error_is_internal_without_leaking_details(
+    client: VentureClient,
+    request_pb: Request,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(handlers, "score_proposals", broken)
+    with pytest.raises(VentureError) as caught:
+        client.score_proposals(request_pb)
+    assert caught.value.code is grpc.StatusCode.INTERNAL
+    assert "secret detail" not in caught.value.message
+    assert any("secret detail" in (r.exc_text or "") for r in caplog.records)
+
+
+def test_options_scoring_does_not_use_are_reported(
+    client: VentureClient, request_pb: Request
+) -> None:
+    request_pb.options.time_limit.FromSeconds(5)
+    request_pb.options.top_k = 3
+    notices = client.score_proposals(request_pb).result.notices
+    assert [n.code for n in notices] == ["OPTION_UNUSED", "OPTION_UNUSED"]
+    assert "options.time_limit" in notices[0].message and "options.top_k" in notices[1].message
