@@ -8,5 +8,6 @@ from __future__ import annotations
 
 SUITES: dict[str, str] = {
     "scoring": "bench.scoring",
+    "service": "bench.service",
 }
 """Suite name -> module. allocation, matching and load join here when they exist."""

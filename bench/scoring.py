@@ -259,7 +259,7 @@ def run(repeats: int, cases: Sequence[str] | None = None) -> Iterator[dict[str, 
             **shape,
             "method": case.method.value,
             "samples": case.samples,
-            **_summary(seconds, repeats),
+            **summary(seconds, repeats),
             "stages": {k: round(statistics.median(v), 6) for k, v in stages.items()},
         }
         baseline = []
@@ -271,11 +271,12 @@ def run(repeats: int, cases: Sequence[str] | None = None) -> Iterator[dict[str, 
             **shape,
             "method": "baseline_excel_mean",
             "samples": 0,
-            **_summary(baseline, repeats),
+            **summary(baseline, repeats),
         }
 
 
-def _summary(seconds: list[float], repeats: int) -> dict[str, object]:
+def summary(seconds: list[float], repeats: int) -> dict[str, object]:
+    """Median, min and max of the timed runs."""
     return {
         "seconds": round(statistics.median(seconds), 6),
         "repeats": repeats,

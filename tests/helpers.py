@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from concurrent.futures import Future
 
@@ -67,8 +68,6 @@ def sized_request(
     proposals: int, judges: int, criteria: int, samples: int, seed: int = 1
 ) -> scoring_pb2.ScoreProposalsRequest:
     """A full design (every judge scores every proposal) of the given size, seeded."""
-    import random
-
     rng = random.Random(seed)
     request = scoring_pb2.ScoreProposalsRequest()
     for c in range(criteria):
