@@ -23,8 +23,15 @@ from scoring.explain import Scores, scored_proposals
 from scoring.judges import CalibratedTotals, judge_reports
 from scoring.model import (
     AggregationMethod,
+    Criterion,
+    CriterionScore,
+    Judge,
     Outcome,
+    Proposal,
     RankInterval,
+    RankStability,
+    ScoreSheet,
+    ScoringPolicy,
     ScoringProblem,
     ScoringResult,
     StageTime,
@@ -77,6 +84,23 @@ def score_proposals(problem: ScoringProblem) -> ScoringResult:
     """
     with _collector_paused():
         return _score(problem)
+
+
+def warm_up() -> None:
+    """Score a tiny round once so the caches a first request would pay for are built: the
+    bootstrap's tables for panels of 1 to 7 judges and the BLAS thread controller (about
+    0.25 s). A server calls this before it reports SERVING."""
+    judges = tuple(Judge(f"J{j}") for j in range(7))
+    proposals = tuple(Proposal(f"P{p}") for p in range(7))
+    sheets = tuple(
+        ScoreSheet(f"J{j}", f"P{p}", (CriterionScore("c", float(1 + (p + j) % 9)),))
+        for p in range(7)
+        for j in range(p + 1)  # proposal p has p + 1 sheets: every panel size up to 7
+    )
+    policy = ScoringPolicy(
+        aggregation=AggregationMethod.CALIBRATED, rank_stability=RankStability(samples=1)
+    )
+    score_proposals(ScoringProblem((Criterion("c", 1.0),), judges, proposals, sheets, policy))
 
 
 def _score(problem: ScoringProblem) -> ScoringResult:

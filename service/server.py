@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from scoring.engine import warm_up
 from service.config import ServerConfig
 from service.interceptor import ServiceInterceptor
 from service.servicer import SERVICE_NAME, VentureServicer
@@ -36,6 +37,8 @@ class RunningServer:
     executor: ThreadPoolExecutor
 
     async def start(self) -> None:
+        """Warm the engine's caches, then start serving and report SERVING."""
+        await asyncio.get_running_loop().run_in_executor(self.executor, warm_up)
         await self.server.start()
         for service in ("", SERVICE_NAME):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)

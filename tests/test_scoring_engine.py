@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from bench.scoring import CASES, make_problem
-from scoring.engine import score_proposals
+from scoring.engine import score_proposals, warm_up
 from scoring.errors import InvalidProblem
 from scoring.model import AggregationMethod, Outcome, ScoringResult
 from scoring.validate import validate_problem
@@ -106,3 +106,13 @@ def test_make_builds_a_valid_problem() -> None:
     assert [j.judge_id for j in problem.judges] == ["J1", "J2"]
     assert len(problem.sheets) == 3
     assert problem.policy.rank_stability.samples == 0
+
+
+def test_warm_up_builds_the_bootstrap_tables_for_every_panel_size() -> None:
+    from scoring import bootstrap
+
+    bootstrap._multisets.cache_clear()
+    warm_up()
+    # Panels of 2 to 7 sheets each get a table; a single sheet needs none.
+    assert bootstrap._multisets.cache_info().currsize == 6
+    assert gc.isenabled()
