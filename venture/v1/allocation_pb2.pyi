@@ -86,12 +86,17 @@ class _AllocationObjectiveEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_A
     ALLOCATION_OBJECTIVE_UNSPECIFIED: _AllocationObjective.ValueType  # 0
     """The default: ALLOCATION_OBJECTIVE_TOTAL_SCORE."""
     ALLOCATION_OBJECTIVE_TOTAL_SCORE: _AllocationObjective.ValueType  # 1
-    """Sum of the scores of the funded proposals."""
+    """Sum of the scores of the funded proposals; among allocations with the
+    same sum, the one that funds the chosen proposals most fully.
+    """
     ALLOCATION_OBJECTIVE_SCORE_WEIGHTED_AMOUNT: _AllocationObjective.ValueType  # 2
-    """Sum of score x funded amount."""
+    """Sum of score x funded amount in 万元 (1,000,000 fen)."""
     ALLOCATION_OBJECTIVE_RANK_ORDER: _AllocationObjective.ValueType  # 3
-    """Rank order: never skip a higher-ranked fundable proposal for a
-    lower-ranked one unless a rule forces it (exact, lexicographic).
+    """Rank order (score, highest first; ties in request order): never skip a
+    higher-ranked fundable proposal for a lower-ranked one unless a rule
+    forces it (exact, lexicographic); funded proposals get their full amount
+    in rank order while the money lasts. The objective reported is the sum of
+    the funded scores.
     """
 
 class AllocationObjective(_AllocationObjective, metaclass=_AllocationObjectiveEnumTypeWrapper):
@@ -100,12 +105,17 @@ class AllocationObjective(_AllocationObjective, metaclass=_AllocationObjectiveEn
 ALLOCATION_OBJECTIVE_UNSPECIFIED: AllocationObjective.ValueType  # 0
 """The default: ALLOCATION_OBJECTIVE_TOTAL_SCORE."""
 ALLOCATION_OBJECTIVE_TOTAL_SCORE: AllocationObjective.ValueType  # 1
-"""Sum of the scores of the funded proposals."""
+"""Sum of the scores of the funded proposals; among allocations with the
+same sum, the one that funds the chosen proposals most fully.
+"""
 ALLOCATION_OBJECTIVE_SCORE_WEIGHTED_AMOUNT: AllocationObjective.ValueType  # 2
-"""Sum of score x funded amount."""
+"""Sum of score x funded amount in 万元 (1,000,000 fen)."""
 ALLOCATION_OBJECTIVE_RANK_ORDER: AllocationObjective.ValueType  # 3
-"""Rank order: never skip a higher-ranked fundable proposal for a
-lower-ranked one unless a rule forces it (exact, lexicographic).
+"""Rank order (score, highest first; ties in request order): never skip a
+higher-ranked fundable proposal for a lower-ranked one unless a rule
+forces it (exact, lexicographic); funded proposals get their full amount
+in rank order while the money lasts. The objective reported is the sum of
+the funded scores.
 """
 Global___AllocationObjective: _TypeAlias = AllocationObjective  # noqa: Y015
 
@@ -161,6 +171,8 @@ class _UnfundedReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Unfund
     """Displaced so that a minimum quota holds (the rule names the quota)."""
     UNFUNDED_REASON_NOT_SCORED: _UnfundedReason.ValueType  # 10
     """It has no score."""
+    UNFUNDED_REASON_TIER_MAXIMUM: _UnfundedReason.ValueType  # 11
+    """Its tier's maximum count or amount was reached."""
 
 class UnfundedReason(_UnfundedReason, metaclass=_UnfundedReasonEnumTypeWrapper):
     """Why a proposal was not funded."""
@@ -187,6 +199,8 @@ UNFUNDED_REASON_DISPLACED_BY_QUOTA: UnfundedReason.ValueType  # 9
 """Displaced so that a minimum quota holds (the rule names the quota)."""
 UNFUNDED_REASON_NOT_SCORED: UnfundedReason.ValueType  # 10
 """It has no score."""
+UNFUNDED_REASON_TIER_MAXIMUM: UnfundedReason.ValueType  # 11
+"""Its tier's maximum count or amount was reached."""
 Global___UnfundedReason: _TypeAlias = UnfundedReason  # noqa: Y015
 
 @_typing.final
@@ -439,14 +453,19 @@ class AllocationRules(_message.Message):
     require_region_coverage: _builtins.bool
     """Every region with a passing proposal gets at least one grant."""
     objective: Global___AllocationObjective.ValueType
-    """What the allocation maximises."""
+    """What the allocation maximises. Ties between equally good allocations are
+    broken the same way every time.
+    """
     pass_line: _builtins.float
     """Proposals scoring below this line are not funded."""
     quota_mode: Global___QuotaMode.ValueType
     """Hard quotas or penalised targets."""
     quota_penalty: _builtins.float
-    """QUOTA_MODE_SOFT: penalty per missing grant of a count quota, in
-    objective units. Zero: larger than any proposal's objective value.
+    """QUOTA_MODE_SOFT: penalty, in objective units, per missing (or excess)
+    grant of a count quota and per 1万 yuan (1,000,000 fen) of an amount quota;
+    region coverage counts as a count quota of one per region. Zero: larger
+    than the whole objective can be, so quotas are met whenever they can be
+    and missed as little as possible otherwise.
     """
     @_builtins.property
     def pools(self) -> _containers.RepeatedCompositeFieldContainer[Global___FundingPool]:
@@ -517,7 +536,7 @@ class Award(_message.Message):
     amount_fen: _builtins.int
     """The grant, in fen."""
     pool_id: _builtins.str
-    """The pool that pays it."""
+    """The pool that pays it; empty when the rules define no pools."""
     requested_fen: _builtins.int
     """What was requested, in fen."""
     score: _builtins.float
@@ -626,10 +645,14 @@ class DecisionMargin(_message.Message):
     """Whether it is funded."""
     score_margin: _builtins.float
     """Unfunded: how much higher its score must be to be funded. Funded: how far
-    it can fall and stay funded.
+    it can fall and stay funded. Infinity when no score would change the
+    decision (a locked decision, or a rule that excludes or requires it
+    whatever its score).
     """
     exact: _builtins.bool
-    """True when the margin is exact; false when it is a stated bound."""
+    """True when the margin is exact. False: a proven lower bound (the score
+    must rise at least this much; it can fall at least this far).
+    """
     def __init__(
         self,
         *,
@@ -733,7 +756,10 @@ class AllocationResult(_message.Message):
 
     @_builtins.property
     def unfunded(self) -> _containers.RepeatedCompositeFieldContainer[Global___UnfundedProposal]:
-        """Every proposal not funded, with its reason."""
+        """Every proposal not funded, with its reason, in request order. When the
+        rules are infeasible only proposals excluded by their own rules (no score,
+        below the pass line, ineligible, locked out) are listed.
+        """
 
     @_builtins.property
     def spend(self) -> _containers.RepeatedCompositeFieldContainer[Global___Spend]:
@@ -741,7 +767,9 @@ class AllocationResult(_message.Message):
 
     @_builtins.property
     def margins(self) -> _containers.RepeatedCompositeFieldContainer[Global___DecisionMargin]:
-        """Margins of every scored proposal."""
+        """Margins of every funded proposal and every unfunded one that passed the
+        per-proposal rules, in request order.
+        """
 
     @_builtins.property
     def conflicts(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleConflict]:
