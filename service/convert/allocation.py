@@ -1,0 +1,261 @@
+"""AllocateFunding: request -> matching.allocation.model.AllocationProblem, result -> response.
+
+Every field error is collected with the request's own field path; proto zero values mean "the
+documented default" and the defaults are applied here.
+"""
+
+from __future__ import annotations
+
+from matching.allocation import model as m
+from scoring.errors import Violations
+from service.convert.common import Options, all_built, build, enum_from_pb, summary_pb
+from venture.v1 import allocation_pb2, common_pb2, proposal_pb2
+
+ENGINE = "venture-allocation"
+
+DIMENSION: dict[allocation_pb2.Dimension.ValueType, m.Dimension] = {
+    allocation_pb2.DIMENSION_DOMAIN: m.Dimension.DOMAIN,
+    allocation_pb2.DIMENSION_REGION: m.Dimension.REGION,
+    allocation_pb2.DIMENSION_TIER: m.Dimension.TIER,
+    allocation_pb2.DIMENSION_POOL: m.Dimension.POOL,
+}
+LOCK: dict[allocation_pb2.LockedDecisionKind.ValueType, m.LockKind] = {
+    allocation_pb2.LOCKED_DECISION_KIND_APPROVED: m.LockKind.APPROVED,
+    allocation_pb2.LOCKED_DECISION_KIND_REJECTED: m.LockKind.REJECTED,
+}
+OBJECTIVE: dict[allocation_pb2.AllocationObjective.ValueType, m.Objective] = {
+    allocation_pb2.ALLOCATION_OBJECTIVE_TOTAL_SCORE: m.Objective.TOTAL_SCORE,
+    allocation_pb2.ALLOCATION_OBJECTIVE_SCORE_WEIGHTED_AMOUNT: m.Objective.SCORE_WEIGHTED_AMOUNT,
+    allocation_pb2.ALLOCATION_OBJECTIVE_RANK_ORDER: m.Objective.RANK_ORDER,
+}
+QUOTA_MODE: dict[allocation_pb2.QuotaMode.ValueType, m.QuotaMode] = {
+    allocation_pb2.QUOTA_MODE_HARD: m.QuotaMode.HARD,
+    allocation_pb2.QUOTA_MODE_SOFT: m.QuotaMode.SOFT,
+}
+REASON_PB: dict[m.UnfundedReason, allocation_pb2.UnfundedReason.ValueType] = {
+    m.UnfundedReason.BELOW_PASS_LINE: allocation_pb2.UNFUNDED_REASON_BELOW_PASS_LINE,
+    m.UnfundedReason.INELIGIBLE: allocation_pb2.UNFUNDED_REASON_INELIGIBLE,
+    m.UnfundedReason.BUDGET_EXHAUSTED: allocation_pb2.UNFUNDED_REASON_BUDGET_EXHAUSTED,
+    m.UnfundedReason.POOL_EXHAUSTED: allocation_pb2.UNFUNDED_REASON_POOL_EXHAUSTED,
+    m.UnfundedReason.DOMAIN_MAXIMUM: allocation_pb2.UNFUNDED_REASON_DOMAIN_MAXIMUM,
+    m.UnfundedReason.REGION_MAXIMUM: allocation_pb2.UNFUNDED_REASON_REGION_MAXIMUM,
+    m.UnfundedReason.TIER_MAXIMUM: allocation_pb2.UNFUNDED_REASON_TIER_MAXIMUM,
+    m.UnfundedReason.ORGANIZATION_LIMIT: allocation_pb2.UNFUNDED_REASON_ORGANIZATION_LIMIT,
+    m.UnfundedReason.LOCKED_REJECTED: allocation_pb2.UNFUNDED_REASON_LOCKED_REJECTED,
+    m.UnfundedReason.DISPLACED_BY_QUOTA: allocation_pb2.UNFUNDED_REASON_DISPLACED_BY_QUOTA,
+    m.UnfundedReason.NOT_SCORED: allocation_pb2.UNFUNDED_REASON_NOT_SCORED,
+}
+STATUS_PB: dict[m.SolveStatus, common_pb2.SolveStatus.ValueType] = {
+    m.SolveStatus.OPTIMAL: common_pb2.SOLVE_STATUS_OPTIMAL,
+    m.SolveStatus.FEASIBLE: common_pb2.SOLVE_STATUS_FEASIBLE,
+    m.SolveStatus.INFEASIBLE: common_pb2.SOLVE_STATUS_INFEASIBLE,
+    m.SolveStatus.NO_SOLUTION_FOUND: common_pb2.SOLVE_STATUS_NO_SOLUTION_FOUND,
+}
+DIMENSION_PB = {domain: number for number, domain in DIMENSION.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Request -> problem
+# ---------------------------------------------------------------------------------------------
+
+
+def problem_from_pb(
+    request: allocation_pb2.AllocateFundingRequest, options: Options, violations: Violations
+) -> m.AllocationProblem | None:
+    """The domain problem, or None when a field could not be converted (see `violations`)."""
+    proposals = all_built(
+        build(violations, f"proposals[{i}]", _proposal, p) for i, p in enumerate(request.proposals)
+    )
+    rules = _rules(request.rules, violations)
+    if proposals is None or rules is None:
+        return None
+    return m.AllocationProblem(proposals, rules, options.time_limit_s, options.seed)
+
+
+def _proposal(pb: proposal_pb2.Proposal) -> m.AllocationProposal:
+    return m.AllocationProposal(
+        proposal_id=pb.proposal_id,
+        score=pb.score if pb.HasField("score") else None,
+        organization_id=pb.organization_id,
+        domain=pb.domain,
+        region=pb.region,
+        tier=pb.tier,
+        tags=tuple(pb.tags),
+        requested_fen=pb.requested_fen,
+        minimum_fen=pb.minimum_fen,
+        project_budget_fen=pb.project_budget_fen,
+        donations_fen=pb.donations_fen,
+    )
+
+
+def _rules(pb: allocation_pb2.AllocationRules, violations: Violations) -> m.AllocationRules | None:
+    path = "rules"
+    before = len(violations)
+    pools = all_built(
+        build(
+            violations,
+            f"{path}.pools[{k}]",
+            m.FundingPool,
+            pool_id=p.pool_id,
+            amount_fen=p.amount_fen,
+            eligible_domains=tuple(p.eligible_domains),
+            eligible_regions=tuple(p.eligible_regions),
+            eligible_tiers=tuple(p.eligible_tiers),
+            eligible_tags=tuple(p.eligible_tags),
+            display_name=p.display_name,
+        )
+        for k, p in enumerate(pb.pools)
+    )
+    tiers = all_built(
+        build(
+            violations, f"{path}.tiers[{k}]", m.TierRule, t.tier, t.max_grant_fen, t.min_grant_fen
+        )
+        for k, t in enumerate(pb.tiers)
+    )
+    bands = all_built(
+        build(violations, f"{path}.score_bands[{k}]", m.ScoreBand, b.min_score, b.funding_ratio_bp)
+        for k, b in enumerate(pb.score_bands)
+    )
+    quotas = all_built(
+        _quota(q, f"{path}.quotas[{k}]", violations) for k, q in enumerate(pb.quotas)
+    )
+    locks = all_built(
+        _lock(d, f"{path}.locked_decisions[{k}]", violations)
+        for k, d in enumerate(pb.locked_decisions)
+    )
+    objective = enum_from_pb(
+        pb.objective, OBJECTIVE, m.Objective.TOTAL_SCORE, f"{path}.objective", violations
+    )
+    quota_mode = enum_from_pb(
+        pb.quota_mode, QUOTA_MODE, m.QuotaMode.HARD, f"{path}.quota_mode", violations
+    )
+    if (
+        len(violations) > before
+        or pools is None
+        or tiers is None
+        or bands is None
+        or quotas is None
+        or locks is None
+    ):
+        return None
+    return build(
+        violations,
+        path,
+        m.AllocationRules,
+        total_budget_fen=pb.total_budget_fen,
+        reserve_bp=pb.reserve_bp,
+        pools=pools,
+        tiers=tiers,
+        score_bands=bands,
+        min_grant_fen=pb.min_grant_fen,
+        max_grant_fen=pb.max_grant_fen,
+        grant_unit_fen=pb.grant_unit_fen or 1,
+        max_grants_per_organization=pb.max_grants_per_organization or 1,
+        max_project_share_bp=pb.max_project_share_bp,
+        donation_match_bp=pb.donation_match_bp,
+        quotas=quotas,
+        require_region_coverage=pb.require_region_coverage,
+        locked_decisions=locks,
+        objective=objective,
+        pass_line=pb.pass_line if pb.HasField("pass_line") else None,
+        quota_mode=quota_mode,
+        quota_penalty=pb.quota_penalty,
+    )
+
+
+def _quota(pb: allocation_pb2.Quota, path: str, violations: Violations) -> m.Quota | None:
+    if pb.dimension not in DIMENSION:
+        violations.add(
+            f"{path}.dimension", pb.dimension, "choose DIMENSION_DOMAIN, _REGION, _TIER or _POOL"
+        )
+        return None
+    return build(
+        violations,
+        path,
+        m.Quota,
+        dimension=DIMENSION[pb.dimension],
+        key=pb.key,
+        min_count=pb.min_count,
+        max_count=pb.max_count if pb.HasField("max_count") else None,
+        min_amount_fen=pb.min_amount_fen,
+        max_amount_fen=pb.max_amount_fen if pb.HasField("max_amount_fen") else None,
+    )
+
+
+def _lock(
+    pb: allocation_pb2.LockedDecision, path: str, violations: Violations
+) -> m.LockedDecision | None:
+    if pb.decision not in LOCK:
+        violations.add(
+            f"{path}.decision",
+            pb.decision,
+            "choose LOCKED_DECISION_KIND_APPROVED or LOCKED_DECISION_KIND_REJECTED",
+        )
+        return None
+    return build(
+        violations,
+        path,
+        m.LockedDecision,
+        pb.proposal_id,
+        LOCK[pb.decision],
+        pb.amount_fen,
+        pb.pool_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Result -> response
+# ---------------------------------------------------------------------------------------------
+
+
+def result_to_pb(
+    result: m.AllocationResult, exclude_timings: bool
+) -> allocation_pb2.AllocationResult:
+    pb = allocation_pb2.AllocationResult(
+        available_fen=result.available_fen,
+        awarded_fen=result.awarded_fen,
+        remaining_fen=result.remaining_fen,
+    )
+    for a in result.awards:
+        pb.awards.add(
+            proposal_id=a.proposal_id,
+            amount_fen=a.amount_fen,
+            pool_id=a.pool_id,
+            requested_fen=a.requested_fen,
+            score=a.score,
+            locked=a.locked,
+        )
+    for u in result.unfunded:
+        pb.unfunded.add(
+            proposal_id=u.proposal_id, reason=REASON_PB[u.reason], rule=u.rule, message=u.message
+        )
+    for s in result.spend:
+        pb.spend.add(
+            dimension=DIMENSION_PB[s.dimension], key=s.key, amount_fen=s.amount_fen, count=s.count
+        )
+    for d in result.margins:
+        pb.margins.add(
+            proposal_id=d.proposal_id, funded=d.funded, score_margin=d.score_margin, exact=d.exact
+        )
+    for c in result.conflicts:
+        pb.conflicts.add(rules=c.rules, message=c.message)
+    for q in result.quota_violations:
+        pb.quota_violations.add(
+            rule=q.rule,
+            count_violation=q.count_violation,
+            amount_violation_fen=q.amount_violation_fen,
+        )
+    for n in result.notices:
+        pb.notices.add(code=n.code, message=n.message, subject_ids=n.subject_ids)
+    pb.summary.CopyFrom(
+        summary_pb(
+            STATUS_PB[result.status],
+            [(t.stage, t.seconds) for t in result.timings],
+            ENGINE,
+            exclude_timings,
+            objective=result.objective,
+            best_bound=result.best_bound,
+            relative_gap=result.relative_gap,
+        )
+    )
+    return pb
