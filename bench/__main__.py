@@ -1,6 +1,6 @@
 """Command line of the benchmarks: `python -m bench scoring [--repeats 5] [--case large]`.
 
-Prints one JSON line per case to stdout.
+Prints one JSON line per case to stdout. Suites may add options of their own (see bench).
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import cast
 from bench import SUITES
 
 Runner = Callable[[int, Sequence[str] | None], Iterator[dict[str, object]]]
+OptionsRunner = Callable[
+    [int, Sequence[str] | None, argparse.Namespace], Iterator[dict[str, object]]
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--case", action="append", dest="cases", help="run only this case (repeatable)"
     )
+    named = sys.argv[1:] if argv is None else argv
+    modules = {s: importlib.import_module(SUITES[s]) for s in SUITES if s in named}
+    for module in modules.values():
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -38,8 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = set(args.cases or ()) - set(module.CASES)
         if unknown and len(args.suites) == 1:
             parser.error(f"unknown case(s) {sorted(unknown)}; {suite} has {list(module.CASES)}")
-        run = cast(Runner, module.run)
-        for row in run(args.repeats, args.cases):
+        if hasattr(module, "add_arguments"):
+            rows = cast(OptionsRunner, module.run)(args.repeats, args.cases, args)
+        else:
+            rows = cast(Runner, module.run)(args.repeats, args.cases)
+        for row in rows:
             print(json.dumps(row, ensure_ascii=False), flush=True)
     return 0
 
