@@ -1,0 +1,243 @@
+"""Why each passing proposal was left out, and how far each decision is from flipping.
+
+Reasons, checked in this order against the final allocation (the first that applies is given):
+1. ORGANIZATION_LIMIT: its organization already has max_grants_per_organization grants.
+2. DOMAIN_MAXIMUM / REGION_MAXIMUM / TIER_MAXIMUM: a maximum quota (count or money) on its
+   domain, region or tier has no room for it; a full maximum on every pool that admits it is
+   POOL_EXHAUSTED naming that quota.
+3. DISPLACED_BY_QUOTA: a lower-ranked proposal outside one of its quotas was funded because a
+   minimum quota (or region coverage) needs it, naming that rule.
+4. POOL_EXHAUSTED: no pool that admits it has its lowest amount left.
+5. BUDGET_EXHAUSTED: otherwise: the money it needs is gone, or buys more of the objective
+   elsewhere (the message says which).
+
+Margins (objective TOTAL_SCORE and SCORE_WEIGHTED_AMOUNT) come from the LP's fixing costs: with
+opt the optimum and z the LP bound, forcing a decision to flip loses at least cost - (z - opt)
+of the objective, so the score must move at least that much (per grant, or per 万元 granted) to
+flip it. They are proven lower bounds (exact = False), except locked decisions (infinite, exact).
+A score that moves across a band edge also changes the grant; margins hold the grant fixed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from matching.allocation.bounds import yuan
+from matching.allocation.formulation import Formulation, Row, Sense, row_value
+from matching.allocation.model import DecisionMargin, Dimension, Unfunded, UnfundedReason
+from matching.allocation.optimise import Optimum
+from matching.allocation.solution import Solution
+
+MAXIMUM_REASON = {
+    Dimension.DOMAIN: UnfundedReason.DOMAIN_MAXIMUM,
+    Dimension.REGION: UnfundedReason.REGION_MAXIMUM,
+    Dimension.TIER: UnfundedReason.TIER_MAXIMUM,
+    Dimension.POOL: UnfundedReason.POOL_EXHAUSTED,
+}
+
+
+def reasons(form: Formulation, solution: Solution) -> dict[int, Unfunded]:
+    """Reasons of every candidate the allocation leaves out, by proposal index."""
+    lhs = [row_value(form, row, solution.chosen, solution.money) for row in form.rows]
+    rows_of: dict[int, list[int]] = {}
+    for k, row in enumerate(form.rows):
+        for j in row.pairs.tolist():
+            rows_of.setdefault(j, []).append(k)
+    funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
+    funded[form.pair_candidate[solution.chosen]] = True
+    position = {i: r for r, i in enumerate(form.prepared.rank_order)}
+    rank = np.array([position[c.index] for c in form.prepared.candidates])
+    displacing = _displacing(form, solution, lhs, rows_of, rank)
+    found: dict[int, Unfunded] = {}
+    for c in np.flatnonzero(~funded).tolist():
+        candidate = form.prepared.candidates[c]
+        proposal = form.problem.proposals[candidate.index]
+        pairs = form.candidate_pairs[c].tolist()
+        reason = (
+            _organization(form, c, pairs, lhs, rows_of)
+            or _maximum(form, pairs, lhs, rows_of)
+            or _displaced(form, c, pairs, rank, displacing)
+            or _pools(form, c, pairs, lhs, rows_of)
+            or _budget(form, c, solution)
+        )
+        found[candidate.index] = Unfunded(proposal.proposal_id, *reason)
+    return found
+
+
+Reason = tuple[UnfundedReason, str, str]
+
+
+def _blocks(row: Row, used: int, need: int) -> bool:
+    """An AT_MOST row has no room for one more grant of `need` fen."""
+    return used + (need if row.money else 1) > row.rhs
+
+
+def _organization(
+    form: Formulation, c: int, pairs: list[int], lhs: list[int], rows_of: dict[int, list[int]]
+) -> Reason | None:
+    for k in rows_of.get(pairs[0], []):
+        row = form.rows[k]
+        if row.rule == "rules.max_grants_per_organization" and lhs[k] >= row.rhs:
+            org = form.problem.proposals[form.prepared.candidates[c].index].organization_id
+            return (
+                UnfundedReason.ORGANIZATION_LIMIT,
+                row.rule,
+                f'organization "{org}" already has {row.rhs} grant(s), the most allowed',
+            )
+    return None
+
+
+def _maximum(
+    form: Formulation, pairs: list[int], lhs: list[int], rows_of: dict[int, list[int]]
+) -> Reason | None:
+    """A maximum quota that blocks every pair of the candidate."""
+    quotas = form.problem.rules.quotas
+    per_pair: list[list[int]] = []
+    for j in pairs:
+        per_pair.append(
+            [
+                k
+                for k in rows_of.get(j, [])
+                if form.rows[k].rule.startswith("rules.quotas[")
+                and form.rows[k].sense is Sense.AT_MOST
+                and _blocks(form.rows[k], lhs[k], int(form.lo[j]))
+            ]
+        )
+    if not all(per_pair):
+        return None
+    k = per_pair[0][0]
+    row = form.rows[k]
+    quota = quotas[int(row.rule[len("rules.quotas[") : -1])]
+    return (
+        MAXIMUM_REASON[quota.dimension],
+        row.rule,
+        f"the maximum of {row.text} is reached (it has {_amount(row, lhs[k])})",
+    )
+
+
+def _amount(row: Row, value: int) -> str:
+    return yuan(value) if row.money else f"{value} grant(s)"
+
+
+def _displacing(
+    form: Formulation,
+    solution: Solution,
+    lhs: list[int],
+    rows_of: dict[int, list[int]],
+    rank: np.ndarray,
+) -> list[tuple[int, int]]:
+    """(rank, row) of funded candidates a minimum quota or coverage needs: dropping the grant
+    would break that row."""
+    found: list[tuple[int, int]] = []
+    for j in np.flatnonzero(solution.chosen).tolist():
+        for k in rows_of.get(j, []):
+            row = form.rows[k]
+            if row.sense is not Sense.AT_LEAST or not row.soft:
+                continue
+            without = lhs[k] - (int(solution.money[j]) if row.money else 1)
+            if without < row.rhs:
+                found.append((int(rank[form.pair_candidate[j]]), k))
+    return sorted(found)
+
+
+def _displaced(
+    form: Formulation,
+    c: int,
+    pairs: list[int],
+    rank: np.ndarray,
+    displacing: list[tuple[int, int]],
+) -> Reason | None:
+    members = set(pairs)
+    for other_rank, k in displacing:
+        row = form.rows[k]
+        if other_rank > rank[c] and not members & set(row.pairs.tolist()):
+            return (
+                UnfundedReason.DISPLACED_BY_QUOTA,
+                row.rule,
+                f"a lower-ranked proposal was funded instead to meet {row.text}",
+            )
+    return None
+
+
+def _pools(
+    form: Formulation, c: int, pairs: list[int], lhs: list[int], rows_of: dict[int, list[int]]
+) -> Reason | None:
+    blocked: list[tuple[int, int]] = []
+    for j in pairs:
+        pool_rows = [
+            k
+            for k in rows_of.get(j, [])
+            if form.rows[k].rule.startswith("rules.pools[")
+            or (form.rows[k].rule == "rules.total_budget_fen" and len(form.prepared.pools) == 1)
+        ]
+        hit = [k for k in pool_rows if _blocks(form.rows[k], lhs[k], int(form.lo[j]))]
+        if not hit or not form.problem.rules.pools:
+            return None
+        blocked.append((j, hit[0]))
+    j, k = blocked[0]
+    row = form.rows[k]
+    left = ", ".join(yuan(form.rows[h].rhs - lhs[h]) for _, h in blocked)
+    return (
+        UnfundedReason.POOL_EXHAUSTED,
+        row.rule,
+        f"its eligible pool(s) have {left} left; it needs at least {yuan(int(form.lo[j]))}",
+    )
+
+
+def _budget(form: Formulation, c: int, solution: Solution) -> Reason:
+    left = form.prepared.available_fen - int(solution.money.sum())
+    need = int(form.lo[form.candidate_pairs[c][0]])
+    if left < need:
+        message = f"only {yuan(left)} of the budget is left; it needs at least {yuan(need)}"
+    else:
+        message = (
+            f"the {yuan(need)} it needs buys more of the objective elsewhere: no legal allocation "
+            "that funds it is worth as much as this one"
+        )
+    return (UnfundedReason.BUDGET_EXHAUSTED, "rules.total_budget_fen", message)
+
+
+def margins(form: Formulation, optimum: Optimum) -> tuple[DecisionMargin, ...]:
+    """Margins of every candidate, in request order (see the module docstring)."""
+    solution = optimum.solution
+    relaxation = optimum.relaxation
+    if solution is None or not relaxation.feasible:
+        return ()
+    slack = float(optimum.value) - relaxation.value
+    per_point = 10.0**form.decimals
+    floor = _score_floor(form)
+    found: list[DecisionMargin] = []
+    for c, candidate in enumerate(form.prepared.candidates):
+        proposal = form.problem.proposals[candidate.index]
+        pairs = form.candidate_pairs[c]
+        funded = bool(solution.chosen[pairs].any())
+        if candidate.approved:
+            found.append(DecisionMargin(proposal.proposal_id, True, math.inf, True))
+            continue
+        full = relaxation.funded[c] > 1 - 1e-6
+        out = relaxation.funded[c] < 1e-6
+        cost = relaxation.cost_out[c] if funded and full else 0.0
+        if not funded:
+            cost = relaxation.cost_in[c] if out else 0.0
+        loss = max(0.0, slack + cost)
+        if form.weighted:
+            granted = int(solution.money[pairs].sum()) if funded else int(form.hi[pairs].max())
+            points = loss * form.money_gcd / (per_point * granted) if granted else math.inf
+        else:
+            points = loss / per_point
+        if funded and floor is not None and proposal.score is not None:
+            points = min(points, max(proposal.score - floor, 0.0))
+        found.append(
+            DecisionMargin(proposal.proposal_id, funded, math.floor(points * 1e6) / 1e6, False)
+        )
+    return tuple(found)
+
+
+def _score_floor(form: Formulation) -> float | None:
+    """The lowest score that can still be funded: the pass line or the lowest band."""
+    rules = form.problem.rules
+    lowest_band = min((b.min_score for b in rules.score_bands), default=None)
+    floors = [v for v in (rules.pass_line, lowest_band) if v is not None]
+    return max(floors) if floors else None
