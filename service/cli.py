@@ -1,4 +1,4 @@
-"""The `venture` command: run the server, score a request file, check a server's health."""
+"""The `venture` command: run the server, score or allocate a request file, check health."""
 
 from __future__ import annotations
 
@@ -8,19 +8,28 @@ import json
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from scoring.errors import InvalidProblem
 from service import config as config_module
 from service import handlers, table
 from service.client import DEFAULT_ADDRESS, VentureClient, VentureError
 from service.server import serve
-from venture.v1 import scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, scoring_pb2
 
+EXIT_NO_ALLOCATION = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
+NO_ALLOCATION = (common_pb2.SOLVE_STATUS_INFEASIBLE, common_pb2.SOLVE_STATUS_NO_SOLUTION_FOUND)
+"""Solve statuses of an answer without awards: `venture allocate` exits EXIT_NO_ALLOCATION."""
+M = TypeVar("M", bound=Message)
+R = TypeVar("R")
 
 DESCRIPTION = """\
 venture: decisions for venture-philanthropy rounds (公益创投) over gRPC.
@@ -29,6 +38,8 @@ commands:
   serve    run the gRPC server (VentureService, health, reflection) until SIGTERM
   score    rank the proposals in a ScoreProposalsRequest JSON file, via a running
            server or in-process with --local, and print the shortlist
+  allocate fund proposals from an AllocateFundingRequest JSON file within the budget
+           and rules, via a running server or with --local, and print the awards
   health   ask a server for its gRPC health status (exit 0 when SERVING)
 
 Run `venture COMMAND --help` for a command's options.
@@ -57,16 +68,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Read FILE (a ScoreProposalsRequest in proto3 JSON form), score it and "
         "print the ranked shortlist and the judges' analytics.",
     )
-    score_p.add_argument(
-        "file", type=Path, metavar="FILE.json", help="ScoreProposalsRequest as JSON"
+    _add_call_arguments(score_p, "ScoreProposalsRequest", "score")
+
+    allocate_p = commands.add_parser(
+        "allocate",
+        help="allocate the budget from a request file",
+        description="Read FILE (an AllocateFundingRequest in proto3 JSON form), allocate the "
+        "budget and print the awards, every unfunded proposal with its reason, and the spend. "
+        f"Exit {EXIT_NO_ALLOCATION} when the rules admit no allocation (the conflicting rules "
+        f"are printed), {EXIT_BAD_INPUT} on bad input.",
     )
-    where = score_p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--address", default=DEFAULT_ADDRESS, help=f"server address (default {DEFAULT_ADDRESS})"
-    )
-    where.add_argument("--local", action="store_true", help="score in-process, without a server")
-    score_p.add_argument("--json", action="store_true", help="print the whole response as JSON")
-    score_p.add_argument("--timeout", type=float, default=120.0, help="call deadline in seconds")
+    _add_call_arguments(allocate_p, "AllocateFundingRequest", "allocate")
 
     health_p = commands.add_parser(
         "health",
@@ -82,6 +94,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_call_arguments(parser: argparse.ArgumentParser, request_type: str, verb: str) -> None:
+    """FILE, where to call (a server or in-process), and how to print: shared by every RPC."""
+    parser.add_argument("file", type=Path, metavar="FILE.json", help=f"{request_type} as JSON")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--address", default=DEFAULT_ADDRESS, help=f"server address (default {DEFAULT_ADDRESS})"
+    )
+    where.add_argument("--local", action="store_true", help=f"{verb} in-process, without a server")
+    parser.add_argument("--json", action="store_true", help="print the whole response as JSON")
+    parser.add_argument("--timeout", type=float, default=120.0, help="call deadline in seconds")
+
+
+class CommandFailed(Exception):
+    """Stops a command with `exit_code`; what went wrong has already been printed."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -89,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args)
         if args.command == "score":
             return _score(args)
+        if args.command == "allocate":
+            return _allocate(args)
         return _health(args)
+    except CommandFailed as failed:
+        return failed.exit_code
     except BrokenPipeError:
         # The reader went away (`venture score ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -110,41 +146,90 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_request(path: Path) -> scoring_pb2.ScoreProposalsRequest:
-    """Parse a ScoreProposalsRequest from proto3 JSON; errors name the file."""
+def read_json(path: Path, request_type: type[M]) -> M:
+    """Parse a request from its proto3 JSON form; errors name the file and the message."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ValueError(f"{path}: {error.strerror}") from None
     try:
-        return json_format.Parse(text, scoring_pb2.ScoreProposalsRequest())
+        return json_format.Parse(text, request_type())
     except json_format.ParseError as error:
-        raise ValueError(f"{path}: not a ScoreProposalsRequest: {error}") from None
+        name = request_type.DESCRIPTOR.name
+        article = "an" if name[0] in "AEIOU" else "a"
+        raise ValueError(f"{path}: not {article} {name}: {error}") from None
+
+
+def read_request(path: Path) -> scoring_pb2.ScoreProposalsRequest:
+    """Parse a ScoreProposalsRequest from proto3 JSON; errors name the file."""
+    return read_json(path, scoring_pb2.ScoreProposalsRequest)
+
+
+def _read(args: argparse.Namespace, request_type: type[M]) -> M:
+    try:
+        return read_json(args.file, request_type)
+    except ValueError as error:
+        print(f"venture {args.command}: {error}", file=sys.stderr)
+        raise CommandFailed(EXIT_BAD_INPUT) from None
+
+
+def _call(
+    args: argparse.Namespace, local: Callable[[], R], remote: Callable[[VentureClient], R]
+) -> R:
+    """Run the handler in-process (--local) or call the server; print any failure with every
+    field violation and stop with its exit code."""
+    try:
+        if args.local:
+            return local()
+        with VentureClient(args.address, timeout_s=args.timeout) as client:
+            return remote(client)
+    except InvalidProblem as error:
+        _print_violations([(v.field, f"{v.description} (got {v.value})") for v in error.violations])
+        raise CommandFailed(EXIT_BAD_INPUT) from None
+    except VentureError as error:
+        print(f"venture {args.command}: {error.code.name}: {error.message}", file=sys.stderr)
+        _print_violations([(v.field, v.description) for v in error.violations])
+        raise CommandFailed(EXIT_BAD_INPUT if error.violations else EXIT_UNAVAILABLE) from None
+
+
+def _print_json(response: Message) -> None:
+    print(json.dumps(json_format.MessageToDict(response), ensure_ascii=False, indent=2))
 
 
 def _score(args: argparse.Namespace) -> int:
-    try:
-        request = read_request(args.file)
-    except ValueError as error:
-        print(f"venture score: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        if args.local:
-            response = handlers.score_proposals(request, config_module.Limits())
-        else:
-            with VentureClient(args.address, timeout_s=args.timeout) as client:
-                response = client.score_proposals(request)
-    except InvalidProblem as error:
-        _print_violations([(v.field, f"{v.description} (got {v.value})") for v in error.violations])
-        return EXIT_BAD_INPUT
-    except VentureError as error:
-        print(f"venture score: {error.code.name}: {error.message}", file=sys.stderr)
-        _print_violations([(v.field, v.description) for v in error.violations])
-        return EXIT_BAD_INPUT if error.violations else EXIT_UNAVAILABLE
+    request = _read(args, scoring_pb2.ScoreProposalsRequest)
+    response = _call(
+        args,
+        lambda: handlers.score_proposals(request, config_module.Limits()),
+        lambda client: client.score_proposals(request),
+    )
     if args.json:
-        print(json.dumps(json_format.MessageToDict(response), ensure_ascii=False, indent=2))
+        _print_json(response)
+    elif request.options.validate_only:
+        _print_validation(response.validation_errors)
     else:
         _print_result(request, response)
+    return 0
+
+
+def _allocate(args: argparse.Namespace) -> int:
+    request = _read(args, allocation_pb2.AllocateFundingRequest)
+    # --local honours --timeout as the server honours the call's deadline.
+    deadline = time.monotonic() + args.timeout
+    response = _call(
+        args,
+        lambda: handlers.allocate_funding(request, config_module.Limits(), deadline),
+        lambda client: client.allocate_funding(request),
+    )
+    if args.json:
+        _print_json(response)
+    elif request.options.validate_only:
+        _print_validation(response.validation_errors)
+    else:
+        _print_allocation(request, response.result)
+    solved = not request.options.validate_only
+    if solved and response.result.summary.status in NO_ALLOCATION:
+        return EXIT_NO_ALLOCATION
     return 0
 
 
@@ -153,15 +238,42 @@ def _print_violations(violations: list[tuple[str, str]]) -> None:
         print(f"  {field}: {description}", file=sys.stderr)
 
 
+def _print_validation(errors: Sequence[common_pb2.FieldViolation]) -> None:
+    print("valid" if not errors else f"{len(errors)} problem(s):")
+    for e in errors:
+        print(f"  {e.field}: {e.description} (got {e.value})")
+
+
+def _print_allocation(
+    request: allocation_pb2.AllocateFundingRequest, result: allocation_pb2.AllocationResult
+) -> None:
+    print(table.allocation_summary(result))
+    for conflict in result.conflicts:
+        print(f"conflict: {', '.join(conflict.rules)}: {conflict.message}")
+    if result.awards:
+        print()
+        print(f"Awards ({len(result.awards)})")
+        print(table.awards(request, result))
+    if result.unfunded:
+        print()
+        print(f"Not funded ({len(result.unfunded)})")
+        print(table.unfunded(request, result))
+    if result.spend:
+        print()
+        print("Spend")
+        print(table.spend(result))
+    for missed in result.quota_violations:
+        print(
+            f"quota missed: {missed.rule}: by {missed.count_violation} grant(s) and "
+            f"{table.yuan(missed.amount_violation_fen)} yuan"
+        )
+    for notice in result.notices:
+        print(f"note [{notice.code}]: {notice.message}")
+
+
 def _print_result(
     request: scoring_pb2.ScoreProposalsRequest, response: scoring_pb2.ScoreProposalsResponse
 ) -> None:
-    if request.options.validate_only:
-        errors = response.validation_errors
-        print("valid" if not errors else f"{len(errors)} problem(s):")
-        for e in errors:
-            print(f"  {e.field}: {e.description} (got {e.value})")
-        return
     result = response.result
     method = scoring_pb2.AggregationMethod.Name(result.aggregation).removeprefix(
         "AGGREGATION_METHOD_"

@@ -3,14 +3,17 @@
     from service.client import VentureClient, VentureError
     with VentureClient("127.0.0.1:50051") as client:
         response = client.score_proposals(request)      # a ScoreProposalsRequest
+        funded = client.allocate_funding(allocation)     # an AllocateFundingRequest
 
 Errors arrive as VentureError with the status code and every field violation the server sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -18,9 +21,10 @@ from grpc_status import rpc_status
 
 from service.config import MIB
 from service.status import violations_from_status
-from venture.v1 import scoring_pb2, venture_service_pb2_grpc
+from venture.v1 import allocation_pb2, scoring_pb2, venture_service_pb2_grpc
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+Response = TypeVar("Response")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +113,22 @@ class VentureClient:
             raise _error(error) from None
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
+    def _unary(
+        self, method: Callable[..., Response], request: object, timeout_s: float | None
+    ) -> Response:
+        try:
+            return method(request, timeout=timeout_s or self.timeout_s)
+        except grpc.RpcError as error:
+            raise _error(error) from None
+
     def score_proposals(
         self, request: scoring_pb2.ScoreProposalsRequest, *, timeout_s: float | None = None
     ) -> scoring_pb2.ScoreProposalsResponse:
         """Rank proposals; raises VentureError (INVALID_ARGUMENT lists every bad field)."""
-        try:
-            response: scoring_pb2.ScoreProposalsResponse = self._stub.ScoreProposals(
-                request, timeout=timeout_s or self.timeout_s
-            )
-        except grpc.RpcError as error:
-            raise _error(error) from None
-        return response
+        return self._unary(self._stub.ScoreProposals, request, timeout_s)
+
+    def allocate_funding(
+        self, request: allocation_pb2.AllocateFundingRequest, *, timeout_s: float | None = None
+    ) -> allocation_pb2.AllocateFundingResponse:
+        """Allocate the budget; raises VentureError (INVALID_ARGUMENT lists every bad field)."""
+        return self._unary(self._stub.AllocateFunding, request, timeout_s)

@@ -31,6 +31,14 @@ class Limits:
     max_bootstrap_cells: int = 50_000_000
     """proposals x samples: the bootstrap keeps every sample's rank (2 bytes each) for exact
     quantiles, so this bounds its memory at about 100 MB."""
+    max_pools: int = 100
+    """Every pool is a choice for every proposal, so pools multiply the allocation model."""
+    max_tiers: int = 100
+    max_score_bands: int = 100
+    max_quotas: int = 1_000
+    """Each quota is a constraint over every proposal it counts."""
+    max_locked_decisions: int = 50_000
+    """At most one per proposal is valid; the default matches max_proposals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,11 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("max_sheets", int, "most score sheets per request"),
     ("max_bootstrap_samples", int, "most bootstrap samples per request"),
     ("max_bootstrap_cells", int, "most proposals x bootstrap samples per request"),
+    ("max_pools", int, "most funding pools per allocation request"),
+    ("max_tiers", int, "most tier rules per allocation request"),
+    ("max_score_bands", int, "most score bands per allocation request"),
+    ("max_quotas", int, "most quotas per allocation request"),
+    ("max_locked_decisions", int, "most locked decisions per allocation request"),
 )
 _LIMIT_NAMES = {f.name for f in fields(Limits)}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -1,20 +1,32 @@
 """What each RPC does, as a plain function request -> response: check limits, convert, solve,
-convert back. The servicer runs these in worker threads; `venture score --local` calls them
-directly, so the command line and the server give the same answer.
+convert back. The servicer runs these in worker threads; `venture score --local` and
+`venture allocate --local` call them directly, so the command line and the server give the same
+answer.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
+from matching.allocation.engine import DEFAULT_TIME_LIMIT_S, allocate
+from matching.allocation.validate import validate_problem as validate_allocation
 from scoring.engine import score_proposals as score
 from scoring.errors import InvalidProblem, Violations
 from scoring.model import DEFAULT_BOOTSTRAP_SAMPLES
 from scoring.validate import validate_problem
 from service.config import Limits
+from service.convert import allocation as allocation_convert
 from service.convert.common import echo_labels, options_from_pb, violations_to_pb
 from service.convert.scoring import problem_from_pb, result_to_pb
-from venture.v1 import scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, scoring_pb2
 
 OPTION_UNUSED = "OPTION_UNUSED"
+DEADLINE_MARGIN_S = 0.2
+"""Solving stops this long before the call's deadline, to convert the result and send it."""
+MIN_TIME_LIMIT_S = 0.05
+"""A call whose deadline is (nearly) spent still gives the engine a valid, tiny limit; the
+caller has likely given up, and refusing such calls outright is left to the deadline work."""
 
 
 def _check_count(violations: Violations, field: str, count: int, limit: int, setting: str) -> None:
@@ -93,4 +105,87 @@ def _note_unused_options(
         result.notices.add(
             code=OPTION_UNUSED,
             message="options.top_k is not used: ScoreProposals returns every proposal, ranked",
+        )
+
+
+def check_allocation_limits(request: allocation_pb2.AllocateFundingRequest, limits: Limits) -> None:
+    """Refuse oversized requests before converting anything."""
+    rules = request.rules
+    counts = (
+        ("proposals", len(request.proposals), limits.max_proposals, "max_proposals"),
+        ("rules.pools", len(rules.pools), limits.max_pools, "max_pools"),
+        ("rules.tiers", len(rules.tiers), limits.max_tiers, "max_tiers"),
+        ("rules.score_bands", len(rules.score_bands), limits.max_score_bands, "max_score_bands"),
+        ("rules.quotas", len(rules.quotas), limits.max_quotas, "max_quotas"),
+        (
+            "rules.locked_decisions",
+            len(rules.locked_decisions),
+            limits.max_locked_decisions,
+            "max_locked_decisions",
+        ),
+    )
+    v = Violations()
+    for field, count, limit, setting in counts:
+        v.require(
+            count <= limit,
+            field,
+            count,
+            f"at most {limit} items per request (server limit {setting}); a round is allocated "
+            "as a whole, so the server's operator must raise the limit",
+        )
+    v.raise_if_any()
+
+
+def allocate_funding(
+    request: allocation_pb2.AllocateFundingRequest,
+    limits: Limits,
+    deadline: float | None = None,
+) -> allocation_pb2.AllocateFundingResponse:
+    """AllocateFunding: fund proposals within the budget and rules, every decision explained.
+
+    `deadline` is the call's deadline on the time.monotonic() clock (None: the caller set none);
+    the engine's time limit is cut so that the answer arrives before it.
+    """
+    check_allocation_limits(request, limits)
+    violations = Violations()
+    options = options_from_pb(request.options, violations)
+    problem = allocation_convert.problem_from_pb(request, options, violations)
+    response = allocation_pb2.AllocateFundingResponse()
+    echo_labels(request, response)
+    if problem is not None:
+        # The engines trust their input: cross-references are checked here, once, for all.
+        try:
+            validate_allocation(problem)
+        except InvalidProblem as error:
+            violations.extend(error)
+    if options.validate_only:
+        response.validation_errors.extend(violations_to_pb(list(violations)))
+        return response
+    violations.raise_if_any()
+    assert problem is not None  # no violations means every field converted
+    problem = replace(problem, time_limit_s=solve_time_limit(problem.time_limit_s, deadline))
+    result = allocate(problem)
+    response.result.CopyFrom(allocation_convert.result_to_pb(result, options.exclude_timings))
+    _note_unused_allocation_options(request.options, response.result)
+    return response
+
+
+def solve_time_limit(requested_s: float | None, deadline: float | None) -> float | None:
+    """The engine's time limit: the request's own limit (None: the engine's default), cut to end
+    DEADLINE_MARGIN_S before the call's deadline, as RequestOptions.time_limit promises."""
+    if deadline is None:
+        return requested_s
+    left = max(deadline - time.monotonic() - DEADLINE_MARGIN_S, MIN_TIME_LIMIT_S)
+    return min(DEFAULT_TIME_LIMIT_S if requested_s is None else requested_s, left)
+
+
+def _note_unused_allocation_options(
+    given: common_pb2.RequestOptions, result: allocation_pb2.AllocationResult
+) -> None:
+    """Options that mean nothing to allocation are reported, not dropped."""
+    if given.top_k:
+        result.notices.add(
+            code=OPTION_UNUSED,
+            message="options.top_k is not used: AllocateFunding returns every award and every "
+            "unfunded proposal",
         )

@@ -6,8 +6,10 @@ RPCs whose engines have not landed answer UNIMPLEMENTED, naming the issue that b
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import grpc
@@ -27,9 +29,8 @@ Request = TypeVar("Request")
 Response = TypeVar("Response")
 
 SERVICE_NAME = "venture.v1.VentureService"
-LIVE_RPCS = ("ScoreProposals",)
+LIVE_RPCS = ("ScoreProposals", "AllocateFunding")
 PLANNED = {
-    "AllocateFunding": 3,
     "MatchNeeds": 4,
     "MatchMentors": 4,
     "OptimizeRound": 5,
@@ -43,6 +44,13 @@ async def _unimplemented(context: Context, rpc: str) -> NoReturn:
         f"{rpc} is not built yet (issue #{PLANNED[rpc]}); live RPCs: {', '.join(LIVE_RPCS)}",
     )
     raise AssertionError("abort returned")  # abort always raises
+
+
+def _deadline(context: Context) -> float | None:
+    """The call's deadline on the time.monotonic() clock; None when the caller set none."""
+    # The type stubs say float, but grpc.aio returns None for a call without a deadline.
+    remaining: float | None = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
 
 
 class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
@@ -66,7 +74,9 @@ class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
     async def AllocateFunding(
         self, request: allocation_pb2.AllocateFundingRequest, context: Context
     ) -> allocation_pb2.AllocateFundingResponse:
-        await _unimplemented(context, "AllocateFunding")
+        # The deadline is taken now, so that time queued for a worker counts against it.
+        allocate = partial(handlers.allocate_funding, deadline=_deadline(context))
+        return await self._run(allocate, request)
 
     async def MatchNeeds(
         self, request: matching_pb2.MatchNeedsRequest, context: Context

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from venture.v1 import scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, scoring_pb2
 
 _OUTCOME_TEXT = {
     scoring_pb2.SCORING_OUTCOME_QUALIFIED: "qualified",
@@ -113,3 +113,96 @@ def judges(result: scoring_pb2.ScoringResult) -> str:
     ]
     headers = ["judge", "sheets", "missing", "recused", "leniency", "agreement", "outliers"]
     return render(headers, rows, right={1, 2, 3, 4, 5, 6})
+
+
+def yuan(fen: int) -> str:
+    """Fen as yuan with thousands separators: 12345600 -> '123,456'; cents only when present."""
+    whole, cents = divmod(fen, 100)
+    return f"{whole:,}" + (f".{cents:02d}" if cents else "")
+
+
+_REASON_TEXT = {
+    value.number: value.name.removeprefix("UNFUNDED_REASON_").lower().replace("_", " ")
+    for value in allocation_pb2.UnfundedReason.DESCRIPTOR.values
+}
+
+
+def awards(
+    request: allocation_pb2.AllocateFundingRequest, result: allocation_pb2.AllocationResult
+) -> str:
+    """The funded list: proposal, score, requested and granted yuan, pool, margin."""
+    titles = {p.proposal_id: p.title for p in request.proposals}
+    margins = {m.proposal_id: m for m in result.margins}
+    rows = [
+        [
+            a.proposal_id,
+            clip(titles.get(a.proposal_id, ""), 20),
+            f"{a.score:.2f}",
+            yuan(a.requested_fen),
+            yuan(a.amount_fen),
+            a.pool_id or "-",
+            _margin(margins.get(a.proposal_id)),
+            "yes" if a.locked else "",
+        ]
+        for a in result.awards
+    ]
+    headers = ["proposal", "title", "score", "requested ¥", "granted ¥", "pool", "margin", "locked"]
+    return render(headers, rows, right={2, 3, 4, 6})
+
+
+def _margin(margin: allocation_pb2.DecisionMargin | None) -> str:
+    if margin is None:
+        return ""
+    if margin.score_margin == float("inf"):
+        return "fixed"
+    return f"{'' if margin.exact else '≥'}{margin.score_margin:.2f}"
+
+
+def unfunded(
+    request: allocation_pb2.AllocateFundingRequest, result: allocation_pb2.AllocationResult
+) -> str:
+    """Every proposal left out, with the reason, the rule behind it and the margin."""
+    titles = {p.proposal_id: p.title for p in request.proposals}
+    margins = {m.proposal_id: m for m in result.margins}
+    rows = [
+        [
+            u.proposal_id,
+            clip(titles.get(u.proposal_id, ""), 20),
+            _REASON_TEXT.get(u.reason, "?"),
+            u.rule,
+            _margin(margins.get(u.proposal_id)),
+            u.message,
+        ]
+        for u in result.unfunded
+    ]
+    headers = ["proposal", "title", "reason", "rule", "needs +", "why"]
+    return render(headers, rows, right={4})
+
+
+def spend(result: allocation_pb2.AllocationResult) -> str:
+    """Money and grants per pool, domain, region and tier."""
+    rows = [
+        [
+            allocation_pb2.Dimension.Name(s.dimension).removeprefix("DIMENSION_").lower(),
+            s.key,
+            yuan(s.amount_fen),
+            str(s.count),
+        ]
+        for s in result.spend
+    ]
+    return render(["by", "key", "amount ¥", "grants"], rows, right={2, 3})
+
+
+def allocation_summary(result: allocation_pb2.AllocationResult) -> str:
+    """Two lines: how the solve ended and how much was funded; objective, bound and gap."""
+    summary = result.summary
+    status = common_pb2.SolveStatus.Name(summary.status).removeprefix("SOLVE_STATUS_").lower()
+    funded = len(result.awards)
+    considered = funded + len(result.unfunded)
+    return (
+        f"Allocation {status}: {funded} of {considered} proposals funded, "
+        f"{yuan(result.awarded_fen)} of {yuan(result.available_fen)} yuan available "
+        f"({yuan(result.remaining_fen)} left)\n"
+        f"objective {summary.objective:.2f}, bound {summary.best_bound:.2f}, "
+        f"gap {summary.relative_gap:.2%}"
+    )

@@ -1,4 +1,4 @@
-"""Test helpers: a real server on 127.0.0.1:0 in a background thread, and a small request."""
+"""Test helpers: a real server on 127.0.0.1:0 in a background thread, and small requests."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import asyncio
 import random
 import threading
 from concurrent.futures import Future
+from pathlib import Path
+
+from google.protobuf import json_format
 
 from service.config import ServerConfig
 from service.server import RunningServer, create_server
-from venture.v1 import scoring_pb2
+from venture.v1 import allocation_pb2, scoring_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNTY_ALLOCATION = ROOT / "examples/allocate_county.json"
+WAN = 1_000_000
+"""1万 yuan in fen."""
 
 
 class ServerThread:
@@ -82,4 +90,35 @@ def sized_request(
                 sheet.scores.add(criterion_id=f"C{c}", value=round(rng.uniform(2, 9), 1))
     request.policy.aggregation = scoring_pb2.AGGREGATION_METHOD_CALIBRATED
     request.policy.rank_stability.samples = samples
+    return request
+
+
+def county_allocation_request() -> allocation_pb2.AllocateFundingRequest:
+    """The sample county round (examples/allocate_county.json): 24 proposals, two pools, tiers,
+    score bands, domain quotas and region coverage."""
+    text = COUNTY_ALLOCATION.read_text(encoding="utf-8")
+    return json_format.Parse(text, allocation_pb2.AllocateFundingRequest())
+
+
+def small_allocation_request() -> allocation_pb2.AllocateFundingRequest:
+    """Four scored proposals asking 1万-4万 in two domains, a 10万 budget, one pool per domain."""
+    request = allocation_pb2.AllocateFundingRequest()
+    request.labels["round"] = "test"
+    for k, (domain, score) in enumerate(
+        [("elderly", 90.0), ("elderly", 80.0), ("youth", 70.0), ("youth", 60.0)], start=1
+    ):
+        request.proposals.add(
+            proposal_id=f"P{k}",
+            organization_id=f"ORG{k}",
+            title=f"项目{k}",
+            domain=domain,
+            region="east",
+            score=score,
+            requested_fen=k * WAN,
+        )
+    rules = request.rules
+    rules.total_budget_fen = 10 * WAN
+    rules.pools.add(pool_id="lottery", amount_fen=4 * WAN, eligible_domains=["elderly"])
+    rules.pools.add(pool_id="community", amount_fen=6 * WAN)
+    rules.quotas.add(dimension=allocation_pb2.DIMENSION_DOMAIN, key="youth", min_count=1)
     return request

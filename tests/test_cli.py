@@ -1,4 +1,4 @@
-"""The `venture` command: help, scoring a file locally, and a served process's lifecycle."""
+"""The `venture` command: help, scoring and allocating a file, a served process's lifecycle."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.client import VentureClient
-from tests.helpers import sized_request, small_request
-from venture.v1 import scoring_pb2
+from tests.helpers import (
+    COUNTY_ALLOCATION,
+    WAN,
+    sized_request,
+    small_allocation_request,
+    small_request,
+)
+from venture.v1 import allocation_pb2, scoring_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples/score_county.json"
@@ -33,7 +39,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_explains_each_command() -> None:
     done = _run("--help")
     assert done.returncode == 0
-    for command in ("serve", "score", "health"):
+    for command in ("serve", "score", "allocate", "health"):
         assert f"  {command} " in done.stdout
     serve_help = _run("serve", "--help").stdout
     assert "--port" in serve_help and "VENTURE_PORT" in serve_help
@@ -180,3 +186,95 @@ def test_score_local_and_address_are_exclusive() -> None:
     done = _run("score", str(EXAMPLE), "--local", "--address", "127.0.0.1:1")
     assert done.returncode == 2
     assert "not allowed with argument" in done.stderr
+
+
+def _write(tmp_path: Path, request: allocation_pb2.AllocateFundingRequest) -> Path:
+    path = tmp_path / "allocate.json"
+    path.write_text(json_format.MessageToJson(request), encoding="utf-8")
+    return path
+
+
+def _bad_allocation(tmp_path: Path) -> Path:
+    request = small_allocation_request()
+    request.proposals[0].requested_fen = -5
+    request.rules.quotas[0].max_count = 0  # below its min_count of 1
+    return _write(tmp_path, request)
+
+
+def test_allocate_rejects_a_file_that_is_not_a_request(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"rules": 5}', encoding="utf-8")
+    done = _run("allocate", str(path), "--local")
+    assert done.returncode == 2
+    assert "bad.json: not an AllocateFundingRequest" in done.stderr
+
+
+def test_allocate_reports_every_bad_field(tmp_path: Path) -> None:
+    done = _run("allocate", str(_bad_allocation(tmp_path)), "--local")
+    assert done.returncode == 2
+    assert "proposals[0].requested_fen: must be positive (got -5)" in done.stderr
+    assert "rules.quotas[0].max_count: must not be below min_count (1) (got 0)" in done.stderr
+
+
+def test_allocate_validate_only_lists_problems_without_solving(tmp_path: Path) -> None:
+    request = small_allocation_request()
+    request.options.validate_only = True
+    done = _run("allocate", str(_write(tmp_path, request)), "--local")
+    assert (done.returncode, done.stdout.strip()) == (0, "valid")
+    request.rules.locked_decisions.add(
+        proposal_id="P9", decision=allocation_pb2.LOCKED_DECISION_KIND_REJECTED
+    )
+    done = _run("allocate", str(_write(tmp_path, request)), "--local")
+    assert done.returncode == 0
+    assert '  rules.locked_decisions[0].proposal_id: unknown proposal (got "P9")' in done.stdout
+
+
+def test_allocate_against_a_server_reports_bad_fields(tmp_path: Path) -> None:
+    path = _bad_allocation(tmp_path)
+    with ServedProcess() as served:
+        done = _run("allocate", str(path), "--address", served.address)
+    assert done.returncode == 2
+    assert "venture allocate: INVALID_ARGUMENT: " in done.stderr
+    assert "  rules.quotas[0].max_count: must not be below min_count (1) (got 0)" in done.stderr
+
+
+# These solve, so they need matching/allocation/engine.py.
+
+
+def test_allocate_local_prints_awards_reasons_and_spend() -> None:
+    done = _run("allocate", str(COUNTY_ALLOCATION), "--local")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Allocation optimal: ")
+    for heading in ("Awards (", "Not funded (", "Spend"):
+        assert heading in done.stdout
+    assert "社区助老食堂" in done.stdout  # titles come from the request
+    assert "below pass line" in done.stdout  # P03 scored 57.77 against a pass line of 60
+
+
+def test_allocate_local_json_is_the_whole_response() -> None:
+    done = _run("allocate", str(COUNTY_ALLOCATION), "--local", "--json")
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response["labels"] == {"caller": "demo", "round": "2026-county-spring"}
+    assert response["result"]["summary"]["status"] == "SOLVE_STATUS_OPTIMAL"
+    funded = {a["proposalId"] for a in response["result"]["awards"]}
+    unfunded = {u["proposalId"] for u in response["result"]["unfunded"]}
+    assert len(funded | unfunded) == 24 and not funded & unfunded
+
+
+def test_allocate_exits_1_when_the_rules_admit_no_allocation(tmp_path: Path) -> None:
+    request = small_allocation_request()
+    del request.rules.pools[:]
+    request.rules.total_budget_fen = 5 * WAN
+    request.rules.quotas[0].min_count = 2  # both youth proposals: 3万 + 4万 > 5万
+    done = _run("allocate", str(_write(tmp_path, request)), "--local")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("Allocation infeasible: 0 of ")
+    assert "conflict: " in done.stdout and "rules.quotas[0]" in done.stdout
+
+
+def test_allocate_through_a_running_server() -> None:
+    with ServedProcess() as served:
+        done = _run("allocate", str(COUNTY_ALLOCATION), "--address", served.address)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Allocation optimal: ")

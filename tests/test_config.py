@@ -31,6 +31,18 @@ def test_environment_then_flags_take_precedence() -> None:
     )
 
 
+def test_allocation_limits_are_settings_like_the_others() -> None:
+    env = {"VENTURE_MAX_POOLS": "3", "VENTURE_MAX_QUOTAS": "40"}
+    loaded = config.load(_args("--max-locked-decisions", "7", "--max-score-bands", "5"), env=env)
+    limits = loaded.limits
+    assert (limits.max_pools, limits.max_quotas) == (3, 40)
+    assert (limits.max_locked_decisions, limits.max_score_bands, limits.max_tiers) == (
+        7,
+        5,
+        config.Limits().max_tiers,
+    )
+
+
 def test_ipv6_host_is_bracketed() -> None:
     assert config.ServerConfig(host="::1", port=1).address == "[::1]:1"
 
@@ -45,6 +57,8 @@ def test_ipv6_host_is_bracketed() -> None:
         ({"VENTURE_REFLECTION": "maybe"}, "VENTURE_REFLECTION: 'maybe' is not a valid bool"),
         ({"VENTURE_LOG_LEVEL": "LOUD"}, "log_level: 'LOUD' is not one of"),
         ({"VENTURE_MAX_SHEETS": "0"}, "max_sheets: 0 must be at least 1"),
+        ({"VENTURE_MAX_POOLS": "0"}, "max_pools: 0 must be at least 1"),
+        ({"VENTURE_MAX_QUOTAS": "many"}, "VENTURE_MAX_QUOTAS: 'many' is not a valid int"),
     ],
 )
 def test_bad_values_fail_loudly_naming_the_setting(env: dict[str, str], message: str) -> None:

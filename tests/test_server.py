@@ -17,7 +17,6 @@ from service import handlers
 from service.client import VentureClient, VentureError
 from tests.helpers import ServerThread, small_request
 from venture.v1 import (
-    allocation_pb2,
     common_pb2,
     matching_pb2,
     round_pb2,
@@ -172,7 +171,6 @@ def test_validate_only_returns_violations_without_solving(
 @pytest.mark.parametrize(
     ("method", "request_type", "issue"),
     [
-        ("AllocateFunding", allocation_pb2.AllocateFundingRequest, 3),
         ("MatchNeeds", matching_pb2.MatchNeedsRequest, 4),
         ("MatchMentors", matching_pb2.MatchMentorsRequest, 4),
         ("OptimizeRound", round_pb2.OptimizeRoundRequest, 5),
