@@ -9,8 +9,8 @@ under: a 300,000 yuan budget with 10% kept for running the round; a welfare-lott
 elderly and disability services and a community pool for everything; score bands (≥ 85: 100%,
 75–84: 80%, 60–74: 60%); grants in whole 100 yuan, at least 5,000 yuan and at most 60% of the
 project budget; at least one grant each in elderly, disability and youth services (youth at most
-three); every township with a passing proposal funded; at most two grants per organization. Proposals that failed the eligibility
-review carry no "eligible" tag, so no pool admits them.
+three); every township with a passing proposal funded; at most two grants per organization.
+Proposals that failed the eligibility review carry no "eligible" tag, so no pool admits them.
 
     .venv/bin/python examples/generate_allocate_request.py      # rewrites the JSON file
 """

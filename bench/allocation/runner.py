@@ -7,7 +7,6 @@ import argparse
 import contextlib
 import ctypes
 import dataclasses
-import importlib
 import math
 import os
 import statistics
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from bench.allocation.baseline import BaselineRun
 from bench.allocation.instances import CASES, SEED, Case, make_problem
 from matching.allocation.bounds import prepare
+from matching.allocation.engine import allocate
 from matching.allocation.greedy import greedy_by_score
 from matching.allocation.model import (
     AllocationProblem,
@@ -26,6 +26,7 @@ from matching.allocation.model import (
     Objective,
     SolveStatus,
 )
+from matching.allocation.verify import violations
 
 BASELINES = ("cpsat", "scip", "highs")
 EXACT_TOLERANCE = 1e-6
@@ -109,7 +110,8 @@ def run_case(case: Case, repeats: int, options: Options) -> dict[str, object]:
         "available_fen": prepared.available_fen,
     }
     ours = _ours(problem, repeats, row)
-    greedy_s, greedy = _timed(lambda: greedy_by_score(problem), repeats)
+    with _quiet_stdout():
+        greedy_s, greedy = _timed(lambda: greedy_by_score(problem), repeats)
     exact = options.objective is not Objective.RANK_ORDER
     runs = [_baseline(name, problem, options) for name in options.baselines if exact]
     row.update(_comparison(row, ours, runs))
@@ -148,10 +150,10 @@ def _timed(solve: Callable[[], AllocationResult], repeats: int) -> tuple[float, 
 def _ours(
     problem: AllocationProblem, repeats: int, row: dict[str, object]
 ) -> AllocationResult | None:
-    """Time the engine if it exists and works; otherwise say why it is unavailable."""
+    """Time the engine; a failure is reported in the row, not fatal to the run."""
     try:
-        engine = importlib.import_module("matching.allocation.engine")  # may not exist yet
-        seconds, result = _timed(lambda: engine.allocate(problem), repeats)
+        with _quiet_stdout():
+            seconds, result = _timed(lambda: allocate(problem), repeats)
     except Exception as error:  # any failure of ours is reported, not fatal
         row.update(
             ours_s=None,
@@ -234,11 +236,7 @@ def _comparison(
 def _verified(
     problem: AllocationProblem, results: dict[str, AllocationResult]
 ) -> dict[str, object]:
-    """Whether every allocation passes the shared validator (null until verify.py exists)."""
-    try:
-        from matching.allocation.verify import violations  # noqa: PLC0415
-    except ImportError:
-        return {"verified": None}
+    """Whether every allocation passes the shared validator."""
     found = {name: violations(problem, result) for name, result in results.items()}
     bad = {name: v[:3] for name, v in found.items() if v}
     return {"verified": not bad, "verified_solvers": sorted(found)} | (

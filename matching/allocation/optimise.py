@@ -36,6 +36,8 @@ from matching.allocation.relax import (
 from matching.allocation.solution import Solution
 
 TOLERANCE = 1e-6
+ANY_GAP = 1e9
+"""mip_rel_gap that stops HiGHS at its first feasible solution (feasibility checks)."""
 LP_TOLERANCE = 1e-9
 """Relative accuracy trusted of HiGHS' LP optimum and reduced costs (its own tolerances are
 1e-7 absolute on each dual; this is far wider than their sum would move a bound)."""
@@ -263,6 +265,7 @@ def _milp(
     integrality: np.ndarray | None,
     extra: list[scipy.optimize.LinearConstraint],
     deadline: float,
+    gap: float = 0.0,
 ) -> tuple[np.ndarray | None, int, float]:
     """HiGHS on the free columns: fixed columns move to the right-hand sides first, so the
     solver sees only the core. Returns (x or None, SciPy status, bound on the maximum)."""
@@ -302,7 +305,7 @@ def _milp(
         integrality=kinds,
         bounds=scipy.optimize.Bounds(lower[free], upper[free]),
         constraints=constraints,
-        options={"time_limit": max(deadline - time.monotonic(), 0.001), "mip_rel_gap": 0.0},
+        options={"time_limit": max(deadline - time.monotonic(), 0.001), "mip_rel_gap": gap},
     )
     dual = result.get("mip_dual_bound")
     bound = -(float(dual) + constant) if dual is not None else math.inf

@@ -20,9 +20,9 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse
 
-from matching.allocation.formulation import Formulation, Sense, row_value
-from matching.allocation.model import SolveStatus
-from matching.allocation.optimise import Optimum, _milp, _run, evaluate, nothing_to_fund
+from matching.allocation.formulation import Formulation, Row, Sense
+from matching.allocation.model import Quota, SolveStatus
+from matching.allocation.optimise import ANY_GAP, Optimum, _milp, _run, evaluate, nothing_to_fund
 from matching.allocation.relax import Program, build_program, relax
 from matching.allocation.solution import Solution
 
@@ -50,6 +50,8 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
             SolveStatus.INFEASIBLE if time.monotonic() < deadline else SolveStatus.NO_SOLUTION_FOUND
         )
         return Optimum(status, None, 0, -math.inf, relaxation, 0, 0)
+    necessary = _Necessary(form)
+    caps = _Caps(form)
     checks = 0
     for c in order:
         if decided_in[c]:
@@ -60,10 +62,13 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
         if funded[c]:
             decided_in[c] = True
             continue
-        swapped = _swap_in(form, witness, int(c), rank, decided_in)
+        swapped = _swap_in(form, caps, witness, int(c), rank, decided_in)
         if swapped is not None:
             witness = swapped
             decided_in[c] = True
+            continue
+        if necessary.excludes(int(c), decided_in, decided_out):
+            decided_out[c] = True
             continue
         checks += 1
         trial_in = decided_in.copy()
@@ -80,6 +85,64 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
     assert value is not None, "rank order produced an allocation that breaks a rule"
     status = SolveStatus.OPTIMAL if complete else SolveStatus.FEASIBLE
     return Optimum(status, final, value, value if complete else math.inf, relaxation, checks, 1)
+
+
+class _Necessary:
+    """Cheap proofs that a candidate cannot join those decided in: its organization or a
+    maximum is full, or the money of those decided in, plus the cheapest grants the unmet
+    minimums still need, exceeds the budget. Rows that depend on the pool chosen are skipped."""
+
+    def __init__(self, form: Formulation) -> None:
+        self.available = form.prepared.available_fen
+        self.lo = np.array([int(form.lo[p].min()) for p in form.candidate_pairs], dtype=np.int64)
+        quotas = form.problem.rules.quotas
+        self.rows: list[tuple[Row, np.ndarray, str, str]] = []
+        for row in form.rows:
+            family, key = _family(row, quotas)
+            if family == "pool":
+                continue
+            members = np.unique(form.pair_candidate[row.pairs])
+            self.rows.append((row, members, family, key))
+
+    def excludes(self, c: int, decided_in: np.ndarray, decided_out: np.ndarray) -> bool:
+        inside = decided_in.copy()
+        inside[c] = True
+        used = int(self.lo[inside].sum())
+        if used > self.available:
+            return True
+        reserve: dict[str, dict[str, int]] = {}
+        for row, members, family, key in self.rows:
+            count = int(inside[members].sum())
+            if row.sense is Sense.AT_MOST:
+                amount = int(self.lo[members][inside[members]].sum()) if row.money else count
+                if amount > row.rhs:
+                    return True
+                continue
+            if row.money:
+                continue
+            deficit = row.rhs - count
+            if deficit <= 0:
+                continue
+            spare = members[~inside[members] & ~decided_out[members]]
+            if len(spare) < deficit:
+                return True
+            cost = int(np.sort(self.lo[spare])[:deficit].sum())
+            by_key = reserve.setdefault(family, {})
+            by_key[key] = max(by_key.get(key, 0), cost)
+        needed = max((sum(v.values()) for v in reserve.values()), default=0)
+        return used + needed > self.available
+
+
+def _family(row: Row, quotas: tuple[Quota, ...]) -> tuple[str, str]:
+    """Rows of one family with different keys count disjoint sets of candidates."""
+    if row.rule.startswith("rules.pools["):
+        return "pool", row.rule
+    if row.rule.startswith("rules.quotas["):
+        quota = quotas[int(row.rule[len("rules.quotas[") : -1])]
+        return quota.dimension.value, quota.key
+    if row.rule.startswith("rules.require_region_coverage["):
+        return "coverage", row.rule
+    return row.rule, row.text
 
 
 def _candidate_ranks(form: Formulation) -> np.ndarray:
@@ -123,48 +186,78 @@ def _feasible(
             (np.ones(len(cols)), (rows, cols)), shape=(len(multi), len(program.cost))
         )
         extra.append(scipy.optimize.LinearConstraint(matrix, 1.0, 1.0))
-    x, status, bound = _milp(program, weights, lower, upper, None, extra, deadline)
+    x, status, bound = _milp(program, weights, lower, upper, None, extra, deadline, gap=ANY_GAP)
     run = _run(form, program, x, status, bound, None)
     return run.solution
 
 
+class _Caps:
+    """The maximum rows (budget, pools, organizations, maximum quotas) as one sparse matrix, so
+    a trial allocation's usage is a product and each drop a column update."""
+
+    def __init__(self, form: Formulation) -> None:
+        caps = [r for r in form.rows if r.sense is Sense.AT_MOST]  # the budget row at least
+        self.rhs = np.array([r.rhs for r in caps], dtype=np.float64)
+        self.money = np.array([r.money for r in caps], dtype=np.bool_)
+        self.matrix = scipy.sparse.csc_array(
+            (
+                np.ones(sum(len(r.pairs) for r in caps)),
+                (
+                    np.concatenate([np.full(len(r.pairs), k) for k, r in enumerate(caps)]),
+                    np.concatenate([r.pairs for r in caps]),
+                ),
+            ),
+            shape=(len(caps), form.pairs),
+        )
+
+    def usage(self, chosen: np.ndarray, money: np.ndarray) -> np.ndarray:
+        by_money = np.asarray(self.matrix @ money.astype(np.float64), dtype=np.float64)
+        by_count = np.asarray(self.matrix @ chosen.astype(np.float64), dtype=np.float64)
+        return np.where(self.money, by_money, by_count)
+
+    def column(self, j: int, amount: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of pair j and what it adds to each."""
+        start, stop = self.matrix.indptr[j], self.matrix.indptr[j + 1]
+        rows = self.matrix.indices[start:stop]
+        return rows, np.where(self.money[rows], float(amount), 1.0)
+
+
 def _swap_in(
-    form: Formulation, witness: Solution, c: int, rank: np.ndarray, decided_in: np.ndarray
+    form: Formulation,
+    caps: _Caps,
+    witness: Solution,
+    c: int,
+    rank: np.ndarray,
+    decided_in: np.ndarray,
 ) -> Solution | None:
     """The witness with candidate c added at its lowest amount, dropping the witness's own
     undecided grants from the lowest rank up until c fits; None if no such swap is legal."""
-    chosen = witness.chosen.copy()
-    money = witness.money.copy()
     funded = _funded_candidates(form, witness)
-    droppable = [
-        int(k)
-        for k in np.argsort(-rank, kind="stable")
-        if funded[k] and not decided_in[k] and rank[k] > rank[c]
-    ]
-    for pair in form.candidate_pairs[c]:
-        trial_chosen = chosen.copy()
-        trial_money = money.copy()
-        trial_chosen[pair] = True
-        trial_money[pair] = form.lo[pair]
-        for k in [None, *droppable]:
+    droppable = np.flatnonzero(funded & ~decided_in & (rank > rank[c]))
+    droppable = droppable[np.argsort(-rank[droppable], kind="stable")]
+    base = caps.usage(witness.chosen, witness.money)
+    for pair in form.candidate_pairs[c].tolist():
+        chosen = witness.chosen.copy()
+        money = witness.money.copy()
+        chosen[pair] = True
+        money[pair] = form.lo[pair]
+        used = base.copy()
+        rows, add = caps.column(pair, int(form.lo[pair]))
+        used[rows] += add
+        for k in [None, *droppable.tolist()]:
             if k is not None:
-                pairs = form.candidate_pairs[k]
-                trial_chosen[pairs] = False
-                trial_money[pairs] = 0
-            if _caps_hold(form, trial_chosen, trial_money):
-                trial = Solution(trial_chosen, trial_money)
+                for j in form.candidate_pairs[k].tolist():
+                    if chosen[j]:
+                        rows, add = caps.column(j, int(money[j]))
+                        used[rows] -= add
+                        chosen[j] = False
+                        money[j] = 0
+            if np.all(used <= caps.rhs):
+                trial = Solution(chosen, money)
                 if evaluate(form, trial, None) is not None:
                     return trial
                 break
     return None
-
-
-def _caps_hold(form: Formulation, chosen: np.ndarray, money: np.ndarray) -> bool:
-    return all(
-        row_value(form, row, chosen, money) <= row.rhs
-        for row in form.rows
-        if row.sense is Sense.AT_MOST
-    )
 
 
 def _amounts_in_rank_order(form: Formulation, witness: Solution, rank: np.ndarray) -> Solution:
