@@ -252,11 +252,6 @@ def test_partial_grant_takes_what_is_left_in_whole_grant_units() -> None:
     assert result.remaining_fen == 5_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="optimise._secondary keeps the pool the score search picked, so TOTAL_SCORE may "
-    "leave a chosen proposal short although another eligible pool could pay it in full",
-)
 def test_partial_grant_is_raised_using_the_pool_with_room() -> None:
     # Pools "small" 2万 and "big" 5万 (budget = 7万). A asks 5万, accepts 1万. The only score
     # is A's 90 whatever pool pays; the fullest funding is 5万 from "big".
@@ -269,11 +264,6 @@ def test_partial_grant_is_raised_using_the_pool_with_room() -> None:
     assert _grants(result) == {"A": (5 * WAN, "big")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rank._amounts_in_rank_order raises each grant only within the pool its witness "
-    "gave it, so RANK_ORDER stops short although the money lasts in another eligible pool",
-)
 def test_rank_order_full_amount_uses_the_pool_with_room() -> None:
     # As above under RANK_ORDER: A is the only proposal and 5万 of the 7万 is in "big".
     problem = _problem(
@@ -577,11 +567,6 @@ def test_locked_approval_in_an_agreed_pool() -> None:
     assert _reasons(result)["Y"] == (UnfundedReason.POOL_EXHAUSTED, "rules.pools[1].amount_fen")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bounds._approved honours an agreed pool that does not admit the proposal without "
-    "the LOCK_OVERRIDES_RULE notice its docstring promises",
-)
 def test_locked_approval_in_an_ineligible_pool_says_which_rule_it_overrides() -> None:
     pools = (
         FundingPool("lottery", 5 * WAN, eligible_domains=("elderly",)),
@@ -697,11 +682,6 @@ def test_reason_pool_exhausted() -> None:
     assert unfunded.message == "its eligible pool(s) have ¥0 left; it needs at least ¥30,000"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="explain._pools counts the total-budget row as the pool's when there is one named "
-    "pool, so a budget cut by the reserve is reported as POOL_EXHAUSTED",
-)
 def test_reason_budget_not_pool_when_the_reserve_and_not_the_pool_runs_out() -> None:
     # One pool of 10万, 10% reserve: 9万 available. A takes 5万; 4万 of the budget is left but
     # 5万 of the pool: B (5万) is out because of the budget, not the pool.

@@ -215,7 +215,10 @@ def _bounds(
             )
         ratio = rules.score_bands[band].funding_ratio_bp
     unit = rules.grant_unit_fen
-    caps = [(proposal.requested_fen * ratio // BP, f"proposals[{i}].requested_fen")]
+    request_rule = f"proposals[{i}].requested_fen"
+    if ratio < BP:
+        request_rule = f"rules.score_bands[{band}].funding_ratio_bp"
+    caps = [(proposal.requested_fen * ratio // BP, request_rule)]
     tier = _tier(problem, proposal.tier)
     if tier is not None and problem.rules.tiers[tier].max_grant_fen:
         caps.append((problem.rules.tiers[tier].max_grant_fen, f"rules.tiers[{tier}].max_grant_fen"))
@@ -242,10 +245,10 @@ def _bounds(
     lower, lower_rule = max(floors)
     lower = -(-lower // unit) * unit
     if upper <= 0 or lower > upper:
-        # Blame the cap that cut the grant, unless the cap is the request itself: then the
-        # floor (a minimum grant above what was asked) is the rule at fault.
-        capped_by_request = upper_rule == f"proposals[{i}].requested_fen"
-        rule = lower_rule if upper > 0 and capped_by_request else upper_rule
+        # Blame the cap that cut the grant, unless even the whole request is below the floor:
+        # then the floor (a minimum grant above what was asked) is the rule at fault.
+        below_floor = proposal.requested_fen < lower
+        rule = lower_rule if upper > 0 and below_floor else upper_rule
         return Exclusion(
             i,
             UnfundedReason.INELIGIBLE,
@@ -303,6 +306,34 @@ def _approved(
                 LOCK_OVERRIDES_RULE,
                 f'"{proposal.proposal_id}" is locked as approved although {outcome.message} '
                 f"({outcome.rule}); the committee's decision stands",
+                (proposal.proposal_id,),
+            )
+        )
+    if (
+        lock.pool_id
+        and pool_index is not None
+        and pool_index not in _eligible_pools(problem, proposal)
+    ):
+        notices.append(
+            Notice(
+                LOCK_OVERRIDES_RULE,
+                f'"{proposal.proposal_id}" is locked as approved from pool "{lock.pool_id}", '
+                f"which does not admit it (rules.pools[{pool_index}]); the committee's decision "
+                "stands",
+                (proposal.proposal_id,),
+            )
+        )
+    if (
+        lock.amount_fen
+        and isinstance(outcome, Candidate)
+        and not outcome.lower_fen <= lock.amount_fen <= outcome.upper_fen
+    ):
+        notices.append(
+            Notice(
+                LOCK_OVERRIDES_RULE,
+                f'"{proposal.proposal_id}" is locked as approved at {yuan(lock.amount_fen)}, '
+                f"outside the {yuan(outcome.lower_fen)}–{yuan(outcome.upper_fen)} its rules "
+                "allow; the committee's decision stands",
                 (proposal.proposal_id,),
             )
         )

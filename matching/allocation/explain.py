@@ -166,12 +166,7 @@ def _pools(
 ) -> Reason | None:
     blocked: list[tuple[int, int]] = []
     for j in pairs:
-        pool_rows = [
-            k
-            for k in rows_of.get(j, [])
-            if form.rows[k].rule.startswith("rules.pools[")
-            or (form.rows[k].rule == "rules.total_budget_fen" and len(form.prepared.pools) == 1)
-        ]
+        pool_rows = [k for k in rows_of.get(j, []) if form.rows[k].rule.startswith("rules.pools[")]
         hit = [k for k in pool_rows if _blocks(form.rows[k], lhs[k], int(form.lo[j]))]
         if not hit or not form.problem.rules.pools:
             return None

@@ -227,7 +227,7 @@ def solve_core(
     x, status, bound = _milp(program, program.cost, lower, upper, integrality, [one_each], deadline)
     if x is None:
         return _run(form, program, x, status, bound, penalties)
-    if np.all(np.abs(x[split_pairs] - np.round(x[split_pairs])) <= FEASIBILITY):
+    if _whole(x[split_pairs]):
         return _run(form, program, x, status, bound, penalties)
     relaxed_value = -float(program.cost @ x)
     fixed = np.round(x)
@@ -369,35 +369,98 @@ def _secondary(
     value: int,
     deadline: float,
 ) -> Solution | None:
-    """TOTAL_SCORE: the chosen proposals funded as fully as the rules allow (the set and the
-    score stay; only amounts, and pools, move)."""
+    """TOTAL_SCORE: the chosen proposals funded as fully as the rules allow. The set (and so
+    the score) stays; amounts and pools move. As in solve_core, the pool of a proposal that
+    several pools admit is first relaxed to a split, then a whole-pool assignment paying every
+    amount of the relaxed optimum is searched for; failing that, the exact program decides."""
     if form.problem.rules.objective is not Objective.TOTAL_SCORE or primary is None:
         return primary
     if not _money_can_grow(form, primary):
         return primary
     program = build_program(form, penalties)
     n = form.pairs
+    funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
+    funded[form.pair_candidate[primary.chosen]] = True
     lower = program.lower.copy()
     upper = program.upper.copy()
-    # Each chosen proposal keeps the pool the search gave it; only the amounts move.
-    lower[:n] = np.where(primary.chosen, 1.0, 0.0)
-    upper[:n] = lower[:n]
-    z = program.z_col[~primary.chosen]
-    upper[z[z >= 0]] = 0.0
+    in_funded = funded[form.pair_candidate]
+    upper[:n][~in_funded] = 0.0
+    z_out = program.z_col[~in_funded]
+    upper[z_out[z_out >= 0]] = 0.0
+    multi = [int(c) for c in np.flatnonzero(funded) if len(form.candidate_pairs[c]) > 1]
+    single = [int(form.candidate_pairs[c][0]) for c in np.flatnonzero(funded) if c not in multi]
+    lower[single] = 1.0
     at_least_optimal = scipy.optimize.LinearConstraint(
         program.cost.reshape(1, -1), -np.inf, -value + 0.5
     )
     money = np.zeros(len(program.cost))
     money[:n] = -form.lo / form.unit
     money[program.z_col[program.z_col >= 0]] = -1.0
-    run = solve_program(
-        form, program, lower, upper, deadline, penalties, cost=money, extra=at_least_optimal
-    )
+    extra = [at_least_optimal]
+    integrality = np.ones(len(program.cost))
+    if multi:
+        extra.append(_one_pool_each(form, program, multi))
+        integrality[np.concatenate([form.candidate_pairs[c] for c in multi])] = 0.0
+    x, status, bound = _milp(program, money, lower, upper, integrality, extra, deadline)
+    if x is not None and multi and not _whole(x[integrality == 0]):
+        x = _whole_pools(form, program, x, lower, upper, multi, extra, deadline)
+        if x is None:  # no whole-pool assignment pays those amounts: the exact program
+            x, status, bound = _milp(program, money, lower, upper, None, extra, deadline)
+    run = _run(form, program, x, status, bound, penalties)
     if run.solution is None or run.value != value:
         return primary
     if run.solution.money.sum() < primary.money.sum():
         return primary
     return run.solution
+
+
+def _whole(values: np.ndarray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values)) <= FEASIBILITY))
+
+
+def _whole_pools(
+    form: Formulation,
+    program: Program,
+    x: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    multi: list[int],
+    extra: list[scipy.optimize.LinearConstraint],
+    deadline: float,
+) -> np.ndarray | None:
+    """A whole-pool assignment of split candidates that pays each the same total amount."""
+    fixed = np.round(x)
+    lower2, upper2 = fixed.copy(), fixed.copy()
+    rows, cols, totals = [], [], []
+    for k, c in enumerate(multi):
+        pairs = form.candidate_pairs[c]
+        lower2[pairs], upper2[pairs] = lower[pairs], upper[pairs]
+        z = program.z_col[pairs]
+        z = z[z >= 0]
+        lower2[z], upper2[z] = lower[z], upper[z]
+        rows += [k] * len(z)
+        cols += z.tolist()
+        totals.append(float(np.round(x[z].sum())) if len(z) else 0.0)
+    same_amounts = scipy.optimize.LinearConstraint(
+        scipy.sparse.csr_array(
+            (np.ones(len(cols)), (rows, cols)), shape=(len(multi), len(program.cost))
+        ),
+        totals,
+        totals,
+    )
+    slack_start = program.pairs + int((program.z_col >= 0).sum())
+    lower2[slack_start:], upper2[slack_start:] = lower[slack_start:], upper[slack_start:]
+    found, _, _ = _milp(
+        program,
+        np.zeros(len(program.cost)),
+        lower2,
+        upper2,
+        None,
+        [*extra, same_amounts],
+        deadline,
+        gap=ANY_GAP,
+    )
+    return found
 
 
 def _money_can_grow(form: Formulation, solution: Solution) -> bool:

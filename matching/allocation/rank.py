@@ -80,7 +80,7 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
         else:
             decided_out[c] = True
     complete = time.monotonic() < deadline
-    final = _amounts_in_rank_order(form, witness, rank)
+    final = _amounts_in_rank_order(form, caps, witness, rank)
     value = evaluate(form, final, None)
     assert value is not None, "rank order produced an allocation that breaks a rule"
     status = SolveStatus.OPTIMAL if complete else SolveStatus.FEASIBLE
@@ -260,29 +260,58 @@ def _swap_in(
     return None
 
 
-def _amounts_in_rank_order(form: Formulation, witness: Solution, rank: np.ndarray) -> Solution:
-    """Grants at their lowest amounts, then each raised in rank order as far as every maximum
-    allows. Where a minimum on money exists, the witness's amounts are the start instead (so
-    the minimum keeps holding) and raises come on top."""
+def _amounts_in_rank_order(
+    form: Formulation, caps: _Caps, witness: Solution, rank: np.ndarray
+) -> Solution:
+    """Grants at their lowest amounts, then each, in rank order, raised as far as every maximum
+    allows, moving to another eligible pool when that pays it more. Where a minimum on money
+    exists, the witness's amounts are the start instead (so the minimum keeps holding) and
+    raises come on top. A move that would break a minimum (a pool quota) is not kept."""
     chosen = witness.chosen.copy()
     money_minimums = any(r.money and r.sense is Sense.AT_LEAST for r in form.rows)
     money = witness.money.copy() if money_minimums else np.where(chosen, form.lo, 0)
-    caps = [r for r in form.rows if r.money and r.sense is Sense.AT_MOST]
-    room = np.array([r.rhs - int(money[r.pairs].sum()) for r in caps], dtype=np.int64)
-    member = [set(r.pairs.tolist()) for r in caps]
+    used = caps.usage(chosen, money)
     pairs_by_rank = sorted(
         np.flatnonzero(chosen).tolist(), key=lambda j: rank[form.pair_candidate[j]]
     )
     for j in pairs_by_rank:
-        want = int(form.hi[j] - money[j])
-        if want <= 0:
-            continue
-        rows = [k for k in range(len(caps)) if j in member[k]]
-        space = min([want, *(int(room[k]) for k in rows)])
-        add = space // form.unit * form.unit
-        if add <= 0:
-            continue
-        money[j] += add
-        for k in rows:
-            room[k] -= add
+        current = int(money[j])
+        rows, add = caps.column(j, current)
+        used[rows] -= add  # take it out, then put it back where it is paid most
+        best_pair, best_amount = j, current
+        for option in form.candidate_pairs[form.pair_candidate[j]].tolist():
+            amount = _largest_fit(form, caps, used, option, current)
+            if amount is not None and amount > best_amount:
+                best_pair, best_amount = option, amount
+        trial_chosen, trial_money = chosen.copy(), money.copy()
+        trial_chosen[j], trial_money[j] = False, 0
+        trial_chosen[best_pair], trial_money[best_pair] = True, best_amount
+        if best_pair != j and evaluate(form, Solution(trial_chosen, trial_money), None) is None:
+            best_pair = j
+            best_amount = _largest_fit(form, caps, used, j, current) or current
+            trial_chosen, trial_money = chosen.copy(), money.copy()
+            trial_money[j] = best_amount
+        chosen, money = trial_chosen, trial_money
+        rows, add = caps.column(best_pair, best_amount)
+        used[rows] += add
     return Solution(chosen, money.astype(np.int64))
+
+
+def _largest_fit(
+    form: Formulation, caps: _Caps, used: np.ndarray, pair: int, at_least: int
+) -> int | None:
+    """The largest grant pair `pair` can pay, in whole units from lo, within every maximum it
+    counts in (the grant itself taken out of `used`); None when even `at_least` does not fit."""
+    start, stop = caps.matrix.indptr[pair], caps.matrix.indptr[pair + 1]
+    rows = caps.matrix.indices[start:stop]
+    money_rows = rows[caps.money[rows]]
+    count_rows = rows[~caps.money[rows]]
+    if np.any(used[count_rows] + 1 > caps.rhs[count_rows]):
+        return None
+    room = int(np.min(caps.rhs[money_rows] - used[money_rows])) if len(money_rows) else 2**62
+    lo, hi = int(form.lo[pair]), int(form.hi[pair])
+    if room < max(lo, at_least):
+        return None
+    if room >= hi:
+        return hi
+    return lo + (room - lo) // form.unit * form.unit
