@@ -1,8 +1,11 @@
-"""Service benchmark: a whole ScoreProposals call as a committee's tool makes it, through the
-real client to a real server on 127.0.0.1:0 (serialisation, conversion, scoring and back).
+"""Service benchmark: whole calls as a committee's tool makes them, through the real client to a
+real server on 127.0.0.1:0 (serialisation, conversion, solving and back).
 
-Case `county_example` sends examples/score_county.json (24 proposals, 7 judges, public vote and
-bonus components, 1,000 bootstrap samples).
+Case `county_example` sends examples/score_county.json to ScoreProposals (24 proposals, 7
+judges, public vote and bonus components, 1,000 bootstrap samples). Case `county_allocation`
+sends examples/allocate_county.json to AllocateFunding (the same round's 24 scored proposals,
+two pools, bands, quotas and coverage), and `county_allocation_90` the benchmark's 90-proposal
+county round (bench.allocation.instances) converted to the wire format.
 """
 
 from __future__ import annotations
@@ -10,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
+from bench.allocation.instances import CASES as ALLOCATION_CASES
+from bench.allocation.instances import make_problem
 from bench.scoring import summary
-from service.cli import read_request
+from service.cli import read_json, read_request
 from service.client import VentureClient
 from service.config import ServerConfig
+from service.convert.allocation import problem_to_pb
 from service.server import RunningServer, create_server
+from venture.v1 import allocation_pb2
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CASES = {"county_example": EXAMPLES / "score_county.json"}
+CASES = ("county_example", "county_allocation", "county_allocation_90")
 
 
 class _Server:
@@ -57,24 +64,37 @@ def run(repeats: int, cases: Sequence[str] | None = None) -> Iterator[dict[str, 
     server = _Server()
     try:
         with VentureClient(f"127.0.0.1:{server.running.port}") as client:
-            for name, path in CASES.items():
-                if cases and name not in cases:
-                    continue
-                request = read_request(path)
-                client.score_proposals(request)  # warm-up: connection, cached tables
-                seconds = []
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    client.score_proposals(request)
-                    seconds.append(time.perf_counter() - started)
-                yield {
-                    "suite": "service",
-                    "case": name,
-                    "rpc": "ScoreProposals",
-                    "proposals": len(request.proposals),
-                    "judges": len(request.judges),
-                    "sheets": len(request.sheets),
-                    **summary(seconds, repeats),
-                }
+            for name in CASES:
+                if not cases or name in cases:
+                    yield _case(client, name, repeats)
     finally:
         server.stop()
+
+
+def _case(client: VentureClient, name: str, repeats: int) -> dict[str, object]:
+    call: Callable[[], object]
+    if name == "county_example":
+        scoring = read_request(EXAMPLES / "score_county.json")
+        call = lambda: client.score_proposals(scoring)  # noqa: E731
+        facts: dict[str, object] = {
+            "rpc": "ScoreProposals",
+            "proposals": len(scoring.proposals),
+            "judges": len(scoring.judges),
+            "sheets": len(scoring.sheets),
+        }
+    else:
+        if name == "county_allocation":
+            request = read_json(
+                EXAMPLES / "allocate_county.json", allocation_pb2.AllocateFundingRequest
+            )
+        else:
+            request = problem_to_pb(make_problem(ALLOCATION_CASES["county"]))
+        call = lambda: client.allocate_funding(request)  # noqa: E731
+        facts = {"rpc": "AllocateFunding", "proposals": len(request.proposals)}
+    call()  # warm-up: connection, cached tables
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return {"suite": "service", "case": name, **facts, **summary(seconds, repeats)}

@@ -49,13 +49,14 @@ def test_matches_the_brute_force_optimum(problem: AllocationProblem) -> None:
 
 
 @given(tiny_problems(objectives=(Objective.TOTAL_SCORE,)))
-def test_total_score_funds_the_chosen_set_most_fully_for_its_score(
+def test_total_score_then_funds_most_fully(
     problem: AllocationProblem,
 ) -> None:
     result = allocate(problem)
     best = brute_force(problem)
     if result.status is SolveStatus.OPTIMAL:
-        assert result.awarded_fen <= best.secondary
+        # Rounds this small are solved whole: the most money over every optimal set.
+        assert result.awarded_fen == best.secondary
 
 
 @given(tiny_problems(objectives=EXACT))

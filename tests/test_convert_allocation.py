@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+
+from bench.allocation.instances import CASES, make_problem
 from matching.allocation import model as m
+from matching.allocation.model import AllocationProblem
 from scoring.errors import Violations
-from service.convert.allocation import problem_from_pb
+from service.convert.allocation import problem_from_pb, problem_to_pb
 from service.convert.common import options_from_pb
+from tests.allocation_brute import tiny_problems
 from venture.v1 import allocation_pb2
 
 WAN = 1_000_000
@@ -85,3 +90,21 @@ def test_every_violation_is_collected_with_its_path() -> None:
         ("rules.score_bands[0].funding_ratio_bp", "20000"),
         ("rules.objective", "17"),
     }
+
+
+@settings(max_examples=30)
+@given(tiny_problems())
+def test_problem_to_pb_round_trips(problem: AllocationProblem) -> None:
+    request = problem_to_pb(problem)
+    violations = Violations()
+    back = problem_from_pb(request, options_from_pb(request.options, violations), violations)
+    assert list(violations) == []
+    assert back == problem
+
+
+def test_the_benchmark_rounds_round_trip() -> None:
+    problem = make_problem(CASES["city"])
+    request = problem_to_pb(problem)
+    violations = Violations()
+    back = problem_from_pb(request, options_from_pb(request.options, violations), violations)
+    assert back == problem

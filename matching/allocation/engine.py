@@ -4,7 +4,9 @@
 2. formulation.formulate turns the rest into one linear model over (candidate, pool) pairs.
 3. TOTAL_SCORE and SCORE_WEIGHTED_AMOUNT: optimise.optimise (LP bound, reduced-cost fixing, a
    small core solved exactly by HiGHS); TOTAL_SCORE then funds the chosen proposals as fully as
-   the rules allow. RANK_ORDER: rank.rank_order (lexicographic down the ranking).
+   the rules allow (rounds of at most 40 candidates are solved whole, and there the most money
+   is taken over every allocation of the optimal score). RANK_ORDER: rank.rank_order
+   (lexicographic down the ranking).
 4. No allocation obeys the rules: conflicts.find_conflict names an irreducible set of them.
 5. explain.reasons gives every unfunded proposal its reason; explain.margins the margins.
 

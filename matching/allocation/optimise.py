@@ -47,6 +47,9 @@ FIRST_GAP_SHARE = 1e-7
 FEASIBILITY = 1e-6
 WIDEN = 4.0
 SMALL_CORE = 150
+WHOLE_PROBLEM_CANDIDATES = 40
+"""Rounds this small are solved whole, in one exact solve (no fixing, no second stage)."""
+EXACT_FLOAT = 2**50
 """Candidates: a core this small is solved in one round."""
 FILL_ATTEMPTS = 500
 
@@ -91,6 +94,10 @@ def optimise(form: Formulation, deadline: float, seed: int) -> Optimum:
     relaxation = relax(form, program)
     if not relaxation.feasible:
         return Optimum(SolveStatus.INFEASIBLE, None, 0, -math.inf, relaxation, 0, 0)
+    if len(form.candidate_pairs) <= WHOLE_PROBLEM_CANDIDATES:
+        whole = _solve_whole(form, penalties, relaxation, deadline)
+        if whole is not None:
+            return whole
     margin = LP_TOLERANCE * max(1e3, abs(relaxation.value))
     top = math.floor(relaxation.value + margin)
     best = rounded_incumbent(form, relaxation, penalties)
@@ -141,6 +148,34 @@ def optimise(form: Formulation, deadline: float, seed: int) -> Optimum:
         gap = gap * WIDEN
         if best_value is not None:
             gap = min(gap, float(top - best_value))
+
+
+def _solve_whole(
+    form: Formulation, penalties: Penalties | None, relaxation: Relaxation, deadline: float
+) -> Optimum | None:
+    """A small round in one exact solve: for TOTAL_SCORE the objective is score x BIG + money
+    (BIG above any money total), which is the lexicographic order itself. None when the
+    numbers are too large for that to be exact in floating point (the staged search is used)."""
+    program = build_program(form, penalties)
+    cost = program.cost.copy()
+    if form.problem.rules.objective is Objective.TOTAL_SCORE:
+        big = form.prepared.available_fen // form.money_gcd + 1
+        if (form.most_value() + 1) * big * 4 > EXACT_FLOAT:
+            return None
+        money = np.zeros(len(cost))
+        money[: form.pairs] = form.lo / form.money_gcd
+        money[program.z_col[program.z_col >= 0]] = form.unit / form.money_gcd
+        cost = cost * big - money
+    x, status, bound = _milp(program, cost, program.lower, program.upper, None, [], deadline)
+    run = _run(form, program, x, status, bound, penalties)
+    if run.solution is None:
+        if status == 2:
+            return Optimum(SolveStatus.INFEASIBLE, None, 0, -math.inf, relaxation, 0, 1)
+        return None  # out of time or numerically unsure: let the staged search say
+    if not run.proven:
+        return None
+    size = len(form.candidate_pairs)
+    return Optimum(SolveStatus.OPTIMAL, run.solution, run.value, run.value, relaxation, size, 1)
 
 
 def nothing_to_fund(form: Formulation, penalties: Penalties | None) -> Optimum:
@@ -230,17 +265,11 @@ def solve_core(
     if _whole(x[split_pairs]):
         return _run(form, program, x, status, bound, penalties)
     relaxed_value = -float(program.cost @ x)
-    fixed = np.round(x)
-    fixed[program.cost != 0] = np.round(x[program.cost != 0])
-    lower2, upper2 = fixed.copy(), fixed.copy()
-    lower2[split_pairs] = 0.0
-    upper2[split_pairs] = 1.0
-    slack_cols = np.arange(program.pairs + int((program.z_col >= 0).sum()), len(program.cost))
-    lower2[slack_cols], upper2[slack_cols] = program.lower[slack_cols], program.upper[slack_cols]
-    x2, status2, _ = _milp(program, program.cost, lower2, upper2, None, [one_each], deadline)
-    repaired = _run(form, program, x2, status2, bound, penalties)
-    if repaired.solution is not None and repaired.value >= relaxed_value - TOLERANCE:
-        return _Run(repaired.solution, repaired.value, status == 0, bound)
+    x2 = _whole_pools(form, program, x, lower, upper, split, program.cost, [one_each], deadline)
+    if x2 is not None:
+        repaired = _run(form, program, x2, 0, bound, penalties)
+        if repaired.solution is not None and repaired.value >= relaxed_value - TOLERANCE:
+            return _Run(repaired.solution, repaired.value, status == 0, bound)
     return solve_program(form, program, lower, upper, deadline, penalties)
 
 
@@ -388,7 +417,8 @@ def _secondary(
     z_out = program.z_col[~in_funded]
     upper[z_out[z_out >= 0]] = 0.0
     multi = [int(c) for c in np.flatnonzero(funded) if len(form.candidate_pairs[c]) > 1]
-    single = [int(form.candidate_pairs[c][0]) for c in np.flatnonzero(funded) if c not in multi]
+    several = set(multi)
+    single = [int(form.candidate_pairs[c][0]) for c in np.flatnonzero(funded) if c not in several]
     lower[single] = 1.0
     at_least_optimal = scipy.optimize.LinearConstraint(
         program.cost.reshape(1, -1), -np.inf, -value + 0.5
@@ -403,7 +433,7 @@ def _secondary(
         integrality[np.concatenate([form.candidate_pairs[c] for c in multi])] = 0.0
     x, status, bound = _milp(program, money, lower, upper, integrality, extra, deadline)
     if x is not None and multi and not _whole(x[integrality == 0]):
-        x = _whole_pools(form, program, x, lower, upper, multi, extra, deadline)
+        x = _whole_pools(form, program, x, lower, upper, multi, money, extra, deadline)
         if x is None:  # no whole-pool assignment pays those amounts: the exact program
             x, status, bound = _milp(program, money, lower, upper, None, extra, deadline)
     run = _run(form, program, x, status, bound, penalties)
@@ -424,42 +454,57 @@ def _whole_pools(
     x: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-    multi: list[int],
+    candidates: list[int],
+    cost: np.ndarray,
     extra: list[scipy.optimize.LinearConstraint],
     deadline: float,
 ) -> np.ndarray | None:
-    """A whole-pool assignment of split candidates that pays each the same total amount."""
+    """A whole-pool assignment of the candidates the relaxed solution `x` splits between pools,
+    paying each the same total amount, everything else as in `x`. Only the candidates actually
+    split are reassigned first; if that fails, all of `candidates`. None: no such assignment."""
+    split = [c for c in candidates if not _whole(x[form.candidate_pairs[c]])]
+    for movable in (split, candidates):
+        found = _reassign(form, program, x, lower, upper, movable, cost, extra, deadline)
+        if found is not None or movable is candidates:
+            return found
+    return None
+
+
+def _reassign(
+    form: Formulation,
+    program: Program,
+    x: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    movable: list[int],
+    cost: np.ndarray,
+    extra: list[scipy.optimize.LinearConstraint],
+    deadline: float,
+) -> np.ndarray | None:
     fixed = np.round(x)
     lower2, upper2 = fixed.copy(), fixed.copy()
-    rows, cols, totals = [], [], []
-    for k, c in enumerate(multi):
+    rows: list[int] = []
+    cols: list[int] = []
+    totals: list[float] = []
+    for c in movable:
         pairs = form.candidate_pairs[c]
         lower2[pairs], upper2[pairs] = lower[pairs], upper[pairs]
         z = program.z_col[pairs]
         z = z[z >= 0]
-        lower2[z], upper2[z] = lower[z], upper[z]
-        rows += [k] * len(z)
-        cols += z.tolist()
-        totals.append(float(np.round(x[z].sum())) if len(z) else 0.0)
-    same_amounts = scipy.optimize.LinearConstraint(
-        scipy.sparse.csr_array(
-            (np.ones(len(cols)), (rows, cols)), shape=(len(multi), len(program.cost))
-        ),
-        totals,
-        totals,
-    )
+        if len(z):
+            lower2[z], upper2[z] = lower[z], upper[z]
+            rows += [len(totals)] * len(z)
+            cols += z.tolist()
+            totals.append(float(np.round(x[z].sum())))
     slack_start = program.pairs + int((program.z_col >= 0).sum())
     lower2[slack_start:], upper2[slack_start:] = lower[slack_start:], upper[slack_start:]
-    found, _, _ = _milp(
-        program,
-        np.zeros(len(program.cost)),
-        lower2,
-        upper2,
-        None,
-        [*extra, same_amounts],
-        deadline,
-        gap=ANY_GAP,
-    )
+    constraints = [*extra]
+    if totals:
+        matrix = scipy.sparse.csr_array(
+            (np.ones(len(cols)), (rows, cols)), shape=(len(totals), len(program.cost))
+        )
+        constraints.append(scipy.optimize.LinearConstraint(matrix, totals, totals))
+    found, _, _ = _milp(program, cost, lower2, upper2, None, constraints, deadline)
     return found
 
 

@@ -204,6 +204,90 @@ def _lock(
 
 
 # ---------------------------------------------------------------------------------------------
+# Problem -> request (for clients and benchmarks that build rounds in Python)
+# ---------------------------------------------------------------------------------------------
+
+OBJECTIVE_PB = {domain: number for number, domain in OBJECTIVE.items()}
+QUOTA_MODE_PB = {domain: number for number, domain in QUOTA_MODE.items()}
+LOCK_PB = {domain: number for number, domain in LOCK.items()}
+
+
+def problem_to_pb(problem: m.AllocationProblem) -> allocation_pb2.AllocateFundingRequest:
+    """The request that problem_from_pb turns back into `problem`."""
+    request = allocation_pb2.AllocateFundingRequest()
+    if problem.seed:
+        request.options.seed = problem.seed
+    if problem.time_limit_s is not None:
+        request.options.time_limit.FromNanoseconds(round(problem.time_limit_s * 1e9))
+    for p in problem.proposals:
+        pb = request.proposals.add(
+            proposal_id=p.proposal_id,
+            organization_id=p.organization_id,
+            domain=p.domain,
+            region=p.region,
+            tier=p.tier,
+            tags=p.tags,
+            requested_fen=p.requested_fen,
+            minimum_fen=p.minimum_fen,
+            project_budget_fen=p.project_budget_fen,
+            donations_fen=p.donations_fen,
+        )
+        if p.score is not None:
+            pb.score = p.score
+    r = problem.rules
+    rules = request.rules
+    rules.total_budget_fen = r.total_budget_fen
+    rules.reserve_bp = r.reserve_bp
+    for pool in r.pools:
+        rules.pools.add(
+            pool_id=pool.pool_id,
+            amount_fen=pool.amount_fen,
+            eligible_domains=pool.eligible_domains,
+            eligible_regions=pool.eligible_regions,
+            eligible_tiers=pool.eligible_tiers,
+            eligible_tags=pool.eligible_tags,
+            display_name=pool.display_name,
+        )
+    for tier in r.tiers:
+        rules.tiers.add(
+            tier=tier.tier, max_grant_fen=tier.max_grant_fen, min_grant_fen=tier.min_grant_fen
+        )
+    for band in r.score_bands:
+        rules.score_bands.add(min_score=band.min_score, funding_ratio_bp=band.funding_ratio_bp)
+    rules.min_grant_fen = r.min_grant_fen
+    rules.max_grant_fen = r.max_grant_fen
+    rules.grant_unit_fen = r.grant_unit_fen
+    rules.max_grants_per_organization = r.max_grants_per_organization
+    rules.max_project_share_bp = r.max_project_share_bp
+    rules.donation_match_bp = r.donation_match_bp
+    for q in r.quotas:
+        quota = rules.quotas.add(
+            dimension=DIMENSION_PB[q.dimension],
+            key=q.key,
+            min_count=q.min_count,
+            min_amount_fen=q.min_amount_fen,
+        )
+        if q.max_count is not None:
+            quota.max_count = q.max_count
+        if q.max_amount_fen is not None:
+            quota.max_amount_fen = q.max_amount_fen
+    rules.require_region_coverage = r.require_region_coverage
+    for d in r.locked_decisions:
+        rules.locked_decisions.add(
+            proposal_id=d.proposal_id,
+            decision=LOCK_PB[d.kind],
+            amount_fen=d.amount_fen,
+            pool_id=d.pool_id,
+        )
+    rules.objective = OBJECTIVE_PB[r.objective]
+    if r.pass_line is not None:
+        rules.pass_line = r.pass_line
+    rules.quota_mode = QUOTA_MODE_PB[r.quota_mode]
+    rules.quota_penalty = r.quota_penalty
+    return request
+
+
+# ---------------------------------------------------------------------------------------------
 # Result -> response
 # ---------------------------------------------------------------------------------------------
 
