@@ -762,7 +762,8 @@ def test_reason_displaced_by_a_minimum_quota() -> None:
         "B",
         UnfundedReason.DISPLACED_BY_QUOTA,
         "rules.quotas[0]",
-        "a lower-ranked proposal was funded instead to meet at least 1 grant(s) in domain youth",
+        'lower-ranked "C" (score 70) is funded instead to meet at least 1 grant(s) in domain '
+        "youth; its grant would have paid for this one",
     )
 
 
@@ -1050,3 +1051,19 @@ def test_a_time_limit_still_gives_a_legal_result() -> None:
     )
     if rushed.status is not SolveStatus.OPTIMAL:
         assert TIME_LIMIT_REACHED in [n.code for n in rushed.notices]
+
+
+def test_not_displaced_when_the_quota_grant_would_not_have_paid_for_it() -> None:
+    # Budget 10万: C (youth, 70) is needed for the youth minimum and costs 1万; B (80) asks 9.5万.
+    # A (90) takes 5万 (left 4万); dropping C frees 1万, 5万 in all: B still does not fit, so
+    # the budget, not the quota, is why B is out.
+    problem = _problem(
+        [
+            _p("A", 90, 5),
+            _p("B", 80, 9.5),
+            _p("C", 70, 1, domain="youth"),
+        ],
+        quotas=(Quota(Dimension.DOMAIN, "youth", min_count=1),),
+    )
+    unfunded = _unfunded(_optimal(problem), "B")
+    assert unfunded.reason is UnfundedReason.BUDGET_EXHAUSTED

@@ -21,6 +21,7 @@ A score that moves across a band edge also changes the grant; margins hold the g
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def reasons(form: Formulation, solution: Solution) -> dict[int, Unfunded]:
         reason = (
             _organization(form, c, pairs, lhs, rows_of)
             or _maximum(form, pairs, lhs, rows_of)
-            or _displaced(form, c, pairs, rank, displacing)
+            or _displaced(form, solution, c, pairs, rank, displacing)
             or _pools(form, c, pairs, lhs, rows_of)
             or _budget(form, c, solution)
         )
@@ -121,16 +122,24 @@ def _amount(row: Row, value: int) -> str:
     return yuan(value) if row.money else f"{value} grant(s)"
 
 
+@dataclass(frozen=True, slots=True)
+class _Needed:
+    """A funded pair that a minimum quota (or coverage) needs: dropping it breaks `row`."""
+
+    rank: int
+    pair: int
+    row: int
+
+
 def _displacing(
     form: Formulation,
     solution: Solution,
     lhs: list[int],
     rows_of: dict[int, list[int]],
     rank: np.ndarray,
-) -> list[tuple[int, int]]:
-    """(rank, row) of funded candidates a minimum quota or coverage needs: dropping the grant
-    would break that row."""
-    found: list[tuple[int, int]] = []
+) -> list[_Needed]:
+    """Funded pairs a minimum quota or coverage needs, lowest ranked first."""
+    found: list[_Needed] = []
     for j in np.flatnonzero(solution.chosen).tolist():
         for k in rows_of.get(j, []):
             row = form.rows[k]
@@ -138,26 +147,36 @@ def _displacing(
                 continue
             without = lhs[k] - (int(solution.money[j]) if row.money else 1)
             if without < row.rhs:
-                found.append((int(rank[form.pair_candidate[j]]), k))
-    return sorted(found)
+                found.append(_Needed(int(rank[form.pair_candidate[j]]), j, k))
+    return sorted(found, key=lambda n: (-n.rank, n.row))
 
 
 def _displaced(
     form: Formulation,
+    solution: Solution,
     c: int,
     pairs: list[int],
     rank: np.ndarray,
-    displacing: list[tuple[int, int]],
+    needed: list[_Needed],
 ) -> Reason | None:
+    """Displaced: a lower-ranked proposal outside one of c's quotas is funded because a minimum
+    needs it, and its grant (with what is left) would pay for c's lowest amount."""
+    left = form.prepared.available_fen - int(solution.money.sum())
     members = set(pairs)
-    for other_rank, k in displacing:
-        row = form.rows[k]
-        if other_rank > rank[c] and not members & set(row.pairs.tolist()):
-            return (
-                UnfundedReason.DISPLACED_BY_QUOTA,
-                row.rule,
-                f"a lower-ranked proposal was funded instead to meet {row.text}",
-            )
+    need = int(form.lo[pairs[0]])
+    for n in needed:
+        row = form.rows[n.row]
+        if n.rank <= rank[c] or members & set(row.pairs.tolist()):
+            continue
+        if left + int(solution.money[n.pair]) < need:
+            continue
+        other = form.problem.proposals[form.prepared.candidates[form.pair_candidate[n.pair]].index]
+        return (
+            UnfundedReason.DISPLACED_BY_QUOTA,
+            row.rule,
+            f'lower-ranked "{other.proposal_id}" (score {other.score:g}) is funded instead to meet '
+            f"{row.text}; its grant would have paid for this one",
+        )
     return None
 
 
