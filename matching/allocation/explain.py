@@ -217,35 +217,40 @@ def margins(form: Formulation, optimum: Optimum) -> tuple[DecisionMargin, ...]:
     """Margins of every candidate, in request order (see the module docstring)."""
     solution = optimum.solution
     relaxation = optimum.relaxation
-    if solution is None or not relaxation.feasible:
+    if solution is None or not relaxation.feasible or not form.pairs:
         return ()
-    slack = float(optimum.value) - relaxation.value
+    starts = np.array([p[0] for p in form.candidate_pairs], dtype=np.int64)
+    funded = np.add.reduceat(solution.chosen.astype(np.int64), starts) > 0
+    full = relaxation.funded > 1 - 1e-6
+    out = relaxation.funded < 1e-6
+    cost = np.where(funded, np.where(full, relaxation.cost_out, 0.0), 0.0)
+    cost = np.where(~funded & out, relaxation.cost_in, cost)
+    loss = np.maximum(float(optimum.value) - relaxation.value + cost, 0.0)
     per_point = 10.0**form.decimals
+    if form.weighted:
+        granted = np.where(
+            funded,
+            np.add.reduceat(solution.money, starts),
+            np.maximum.reduceat(form.hi, starts),
+        ).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            points = np.where(granted > 0, loss * form.money_gcd / (per_point * granted), math.inf)
+    else:
+        points = loss / per_point
+    scores = np.array(
+        [form.problem.proposals[c.index].score or 0.0 for c in form.prepared.candidates]
+    )
     floor = _score_floor(form)
+    if floor is not None:
+        points = np.where(funded, np.minimum(points, np.maximum(scores - floor, 0.0)), points)
+    points = np.floor(points * 1e6) / 1e6
     found: list[DecisionMargin] = []
     for c, candidate in enumerate(form.prepared.candidates):
-        proposal = form.problem.proposals[candidate.index]
-        pairs = form.candidate_pairs[c]
-        funded = bool(solution.chosen[pairs].any())
+        proposal_id = form.problem.proposals[candidate.index].proposal_id
         if candidate.approved:
-            found.append(DecisionMargin(proposal.proposal_id, True, math.inf, True))
-            continue
-        full = relaxation.funded[c] > 1 - 1e-6
-        out = relaxation.funded[c] < 1e-6
-        cost = relaxation.cost_out[c] if funded and full else 0.0
-        if not funded:
-            cost = relaxation.cost_in[c] if out else 0.0
-        loss = max(0.0, slack + cost)
-        if form.weighted:
-            granted = int(solution.money[pairs].sum()) if funded else int(form.hi[pairs].max())
-            points = loss * form.money_gcd / (per_point * granted) if granted else math.inf
+            found.append(DecisionMargin(proposal_id, True, math.inf, True))
         else:
-            points = loss / per_point
-        if funded and floor is not None and proposal.score is not None:
-            points = min(points, max(proposal.score - floor, 0.0))
-        found.append(
-            DecisionMargin(proposal.proposal_id, funded, math.floor(points * 1e6) / 1e6, False)
-        )
+            found.append(DecisionMargin(proposal_id, bool(funded[c]), float(points[c]), False))
     return tuple(found)
 
 

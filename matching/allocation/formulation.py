@@ -25,6 +25,7 @@ from enum import Enum
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse
 
 from matching.allocation.bounds import Prepared, yuan
 from matching.allocation.model import (
@@ -82,6 +83,8 @@ class Formulation:
     approved: BoolArray
     """Per candidate."""
     rows: tuple[Row, ...]
+    membership: scipy.sparse.csr_array
+    """rows x pairs, 1 where the pair counts in the row: every solver's matrices start here."""
 
     @property
     def pairs(self) -> int:
@@ -154,6 +157,7 @@ def formulate(problem: AllocationProblem, prepared: Prepared) -> Formulation:
         candidate_pairs=tuple(candidate_pairs),
         approved=np.array([c.approved for c in prepared.candidates], dtype=np.bool_),
         rows=(),
+        membership=scipy.sparse.csr_array((0, len(lo))),
     )
     return _with_rows(form)
 
@@ -239,7 +243,19 @@ def _with_rows(form: Formulation) -> Formulation:
                     f"at least one grant in region {region}",
                 )
             )
-    return dataclasses.replace(form, rows=tuple(rows))
+    membership = scipy.sparse.csr_array(
+        (
+            np.ones(sum(len(r.pairs) for r in rows)),
+            (
+                np.concatenate(
+                    [np.full(len(r.pairs), k, dtype=np.int64) for k, r in enumerate(rows)]
+                ),
+                np.concatenate([r.pairs for r in rows]),
+            ),
+        ),
+        shape=(len(rows), form.pairs),
+    )
+    return dataclasses.replace(form, rows=tuple(rows), membership=membership)
 
 
 def _organization_rows(form: Formulation, proposals: list[AllocationProposal]) -> list[Row]:

@@ -22,7 +22,15 @@ import scipy.sparse
 
 from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.model import Quota, SolveStatus
-from matching.allocation.optimise import ANY_GAP, Optimum, _milp, _run, evaluate, nothing_to_fund
+from matching.allocation.optimise import (
+    ANY_GAP,
+    Optimum,
+    _milp,
+    _run,
+    evaluate,
+    nothing_to_fund,
+    rounded_incumbent,
+)
 from matching.allocation.relax import Program, build_program, relax
 from matching.allocation.solution import Solution
 
@@ -44,7 +52,10 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
     weights[: form.pairs] = -(len(order) - rank[form.pair_candidate]).astype(np.float64)
     decided_in = form.approved.copy()
     decided_out = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
-    witness = _feasible(form, program, weights, decided_in, decided_out, deadline)
+    # The LP's rounded allocation usually is one (cheap); otherwise HiGHS finds one.
+    witness = rounded_incumbent(form, relaxation, None)
+    if witness is None:
+        witness = _feasible(form, program, weights, decided_in, decided_out, deadline)
     if witness is None:
         status = (
             SolveStatus.INFEASIBLE if time.monotonic() < deadline else SolveStatus.NO_SOLUTION_FOUND
@@ -84,7 +95,9 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
     value = evaluate(form, final, None)
     assert value is not None, "rank order produced an allocation that breaks a rule"
     status = SolveStatus.OPTIMAL if complete else SolveStatus.FEASIBLE
-    return Optimum(status, final, value, value if complete else math.inf, relaxation, checks, 1)
+    return Optimum(
+        status, final, value, value if complete else relaxation.value, relaxation, checks, 1
+    )
 
 
 class _Necessary:
@@ -186,6 +199,15 @@ def _feasible(
             (np.ones(len(cols)), (rows, cols)), shape=(len(multi), len(program.cost))
         )
         extra.append(scipy.optimize.LinearConstraint(matrix, 1.0, 1.0))
+    # The LP first: when it has no solution neither has the MILP, and that is most rejections.
+    continuous = np.zeros(len(program.cost))
+    x, status, bound = _milp(program, weights, lower, upper, continuous, extra, deadline)
+    if x is None:
+        return None
+    if np.all(np.abs(x - np.round(x)) <= 1e-9):
+        found = _run(form, program, x, status, bound, None).solution
+        if found is not None:
+            return found
     x, status, bound = _milp(program, weights, lower, upper, None, extra, deadline, gap=ANY_GAP)
     run = _run(form, program, x, status, bound, None)
     return run.solution
