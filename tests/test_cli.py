@@ -15,7 +15,9 @@ import grpc
 from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.allocation.instances import CASES, make_problem
 from service.client import VentureClient
+from service.convert.allocation import problem_to_pb
 from tests.helpers import (
     COUNTY_ALLOCATION,
     WAN,
@@ -278,3 +280,14 @@ def test_allocate_through_a_running_server() -> None:
         done = _run("allocate", str(COUNTY_ALLOCATION), "--address", served.address)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Allocation optimal: ")
+
+
+def test_allocate_json_output_stays_valid_json_when_the_solver_prints(tmp_path: Path) -> None:
+    # The benchmark's city round makes SciPy's HiGHS print a debugging line from native code;
+    # it must land on stderr, not in the JSON on stdout.
+    request = tmp_path / "city.json"
+    request.write_text(json_format.MessageToJson(problem_to_pb(make_problem(CASES["city"]))))
+    done = _run("allocate", str(request), "--local", "--json")
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response["result"]["summary"]["status"] == "SOLVE_STATUS_OPTIMAL"

@@ -25,6 +25,7 @@ import scipy.sparse
 
 from matching.allocation.formulation import MILLION, Formulation, Sense, row_value
 from matching.allocation.model import Objective, SolveStatus
+from matching.allocation.native_output import stdout_to_stderr
 from matching.allocation.relax import (
     FloatArray,
     Penalties,
@@ -329,13 +330,14 @@ def _milp(
     if not free.any():
         return x, 0, -constant
     kinds = np.ones(int(free.sum())) if integrality is None else integrality[free]
-    result = scipy.optimize.milp(
-        cost[free],
-        integrality=kinds,
-        bounds=scipy.optimize.Bounds(lower[free], upper[free]),
-        constraints=constraints,
-        options={"time_limit": max(deadline - time.monotonic(), 0.001), "mip_rel_gap": gap},
-    )
+    with stdout_to_stderr():
+        result = scipy.optimize.milp(
+            cost[free],
+            integrality=kinds,
+            bounds=scipy.optimize.Bounds(lower[free], upper[free]),
+            constraints=constraints,
+            options={"time_limit": max(deadline - time.monotonic(), 0.001), "mip_rel_gap": gap},
+        )
     dual = result.get("mip_dual_bound")
     bound = -(float(dual) + constant) if dual is not None else math.inf
     if result.x is None:

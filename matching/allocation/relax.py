@@ -19,6 +19,7 @@ import scipy.optimize
 import scipy.sparse
 
 from matching.allocation.formulation import MILLION, Formulation, Sense
+from matching.allocation.native_output import stdout_to_stderr
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -172,17 +173,18 @@ def relax(form: Formulation, program: Program) -> Relaxation:
     ranged = np.flatnonzero(z_col >= 0)
     first_link = program.first_link
     candidate_row = program.candidate_row
-    result = scipy.optimize.linprog(
-        program.cost,
-        A_ub=program.a_ub,
-        b_ub=program.b_ub,
-        A_eq=program.a_eq,
-        b_eq=program.b_eq,
-        bounds=np.column_stack([program.lower, program.upper]),
-        method="highs",
-        # Presolve gains nothing on this sparse, well-scaled LP and costs a quarter of the time.
-        options={"presolve": False},
-    )
+    with stdout_to_stderr():
+        result = scipy.optimize.linprog(
+            program.cost,
+            A_ub=program.a_ub,
+            b_ub=program.b_ub,
+            A_eq=program.a_eq,
+            b_eq=program.b_eq,
+            bounds=np.column_stack([program.lower, program.upper]),
+            method="highs",
+            # Presolve gains nothing on this sparse, well-scaled LP and costs a quarter of the time.
+            options={"presolve": False},
+        )
     if result.status != 0:
         empty = np.zeros(len(form.candidate_pairs))
         return Relaxation(False, -np.inf, np.zeros(n), empty, empty, empty)
