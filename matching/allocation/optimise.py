@@ -23,7 +23,8 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse
 
-from matching.allocation.formulation import MILLION, Formulation, Sense, row_value
+from matching.allocation.amounts import Caps, candidate_ranks, raise_in_rank_order
+from matching.allocation.formulation import Formulation, Sense
 from matching.allocation.model import Objective, SolveStatus
 from matching.allocation.native_output import stdout_to_stderr
 from matching.allocation.relax import (
@@ -34,7 +35,7 @@ from matching.allocation.relax import (
     build_program,
     relax,
 )
-from matching.allocation.solution import Solution
+from matching.allocation.solution import Solution, evaluate
 
 TOLERANCE = 1e-6
 ANY_GAP = 1e9
@@ -401,13 +402,21 @@ def _secondary(
     deadline: float,
 ) -> Solution | None:
     """TOTAL_SCORE: the chosen proposals funded as fully as the rules allow. The set (and so
-    the score) stays; amounts and pools move. As in solve_core, the pool of a proposal that
-    several pools admit is first relaxed to a split, then a whole-pool assignment paying every
-    amount of the relaxed optimum is searched for; failing that, the exact program decides."""
+    the score) stays; amounts and pools move.
+
+    First the grants are raised in rank order (amounts.raise_in_rank_order); that is the most
+    money when it comes within a unit of the budget or of every grant in full, or reaches the
+    LP's bound for this set. Otherwise the exact program decides, with the pool of a proposal
+    that several pools admit relaxed to a split first and then assigned whole (as in
+    solve_core)."""
     if form.problem.rules.objective is not Objective.TOTAL_SCORE or primary is None:
         return primary
     if not _money_can_grow(form, primary):
         return primary
+    greedy = raise_in_rank_order(form, Caps(form), primary, candidate_ranks(form))
+    greedy_ok = evaluate(form, greedy, penalties) == value
+    if greedy_ok and _within_a_unit_of_everything(form, greedy):
+        return greedy
     program = build_program(form, penalties)
     n = form.pairs
     funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
@@ -429,6 +438,8 @@ def _secondary(
     money[:n] = -form.lo / form.unit
     money[program.z_col[program.z_col >= 0]] = -1.0
     extra = [at_least_optimal]
+    if greedy_ok and _reaches_lp_bound(form, program, money, lower, upper, extra, greedy, deadline):
+        return greedy
     integrality = np.ones(len(program.cost))
     if multi:
         extra.append(_one_pool_each(form, program, multi))
@@ -444,6 +455,33 @@ def _secondary(
     if run.solution.money.sum() < primary.money.sum():
         return primary
     return run.solution
+
+
+def _within_a_unit_of_everything(form: Formulation, greedy: Solution) -> bool:
+    """Totals of one set differ by whole units: one unit more than the budget, or than every
+    grant in full, cannot be paid, so a total that close is the most."""
+    chosen = np.unique(form.pair_candidate[greedy.chosen])
+    in_full = int(sum(form.hi[form.candidate_pairs[c]].max() for c in chosen))
+    return int(greedy.money.sum()) + form.unit > min(form.prepared.available_fen, in_full)
+
+
+def _reaches_lp_bound(
+    form: Formulation,
+    program: Program,
+    money: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    extra: list[scipy.optimize.LinearConstraint],
+    greedy: Solution,
+    deadline: float,
+) -> bool:
+    """Whether the greedy total reaches the LP's bound on money for this set (pools split)."""
+    x, _, _ = _milp(program, money, lower, upper, np.zeros(len(money)), extra, deadline)
+    if x is None:
+        return False
+    base = int(form.lo[greedy.chosen].sum())
+    units = math.floor((-float(money @ x) * form.unit - base) / form.unit + 1e-6)
+    return int(greedy.money.sum()) >= base + form.unit * units
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -515,26 +553,6 @@ def _money_can_grow(form: Formulation, solution: Solution) -> bool:
     return bool((solution.money[solution.chosen] < form.hi[solution.chosen]).any())
 
 
-def evaluate(form: Formulation, solution: Solution, penalties: Penalties | None) -> int | None:
-    """Integer objective (penalties subtracted); None when a hard rule is broken."""
-    penalty = 0
-    for row in form.rows:
-        lhs = row_value(form, row, solution.chosen, solution.money)
-        miss = row.rhs - lhs if row.sense is Sense.AT_LEAST else lhs - row.rhs
-        if miss <= 0:
-            continue
-        if penalties is None or not row.soft:
-            return None
-        if row.money:
-            penalty += penalties.money * -(-miss // MILLION)
-        else:
-            penalty += penalties.count * miss
-    picked = np.bincount(form.pair_candidate[solution.chosen], minlength=len(form.candidate_pairs))
-    if np.any(picked > 1) or np.any(form.approved & (picked == 0)):
-        return None
-    return solution.value(form) - penalty
-
-
 def rounded_incumbent(
     form: Formulation, relaxation: Relaxation, penalties: Penalties | None
 ) -> Solution | None:
@@ -543,19 +561,10 @@ def rounded_incumbent(
     n = form.pairs
     chosen = np.zeros(n, dtype=np.bool_)
     money = np.zeros(n, dtype=np.int64)
-    caps = [r for r in form.rows if r.sense is Sense.AT_MOST]
-    room = np.array([r.rhs for r in caps], dtype=np.int64)
-    membership = scipy.sparse.csc_array(
-        (
-            np.ones(sum(len(r.pairs) for r in caps)),
-            (
-                np.concatenate([np.full(len(r.pairs), k) for k, r in enumerate(caps)]),
-                np.concatenate([r.pairs for r in caps]),
-            ),
-        ),
-        shape=(len(caps), n),
-    )
-    is_money = np.array([r.money for r in caps], dtype=np.bool_)
+    at_most = np.array([r.sense is Sense.AT_MOST for r in form.rows], dtype=np.bool_)
+    room = np.array([r.rhs for r in form.rows], dtype=np.int64)[at_most]
+    membership = form.membership[at_most].tocsc()
+    is_money = np.array([r.money for r in form.rows], dtype=np.bool_)[at_most]
 
     def take(j: int) -> bool:
         rows = membership.indices[membership.indptr[j] : membership.indptr[j + 1]]
@@ -568,27 +577,32 @@ def rounded_incumbent(
         return True
 
     whole = relaxation.funded > 1 - TOLERANCE
-    picks = np.array(
-        [
-            int(form.candidate_pairs[c][np.argmax(relaxation.y[form.candidate_pairs[c]])])
-            for c in np.flatnonzero(whole)
-        ],
-        dtype=np.int64,
-    )
-    picked = np.zeros(n, dtype=np.bool_)
-    picked[picks] = True
-    use = np.where(
-        is_money,
-        membership @ np.where(picked, form.lo, 0).astype(np.float64),
-        membership @ picked.astype(np.float64),
-    ).astype(np.int64)
-    if np.all(use <= room):
-        room -= use
-        chosen[picks] = True
-        money[picks] = form.lo[picks]
-    else:
-        for j in picks:
-            take(int(j))
+    # Each whole candidate's pair with the largest y: sort pairs by (candidate, -y), keep firsts.
+    by_candidate = np.lexsort((-relaxation.y, form.pair_candidate))
+    firsts = by_candidate[np.r_[True, np.diff(form.pair_candidate[by_candidate]) != 0]]
+    picks = firsts[whole[form.pair_candidate[firsts]]]
+    # Single-pool candidates use exactly what the LP gives them, so they go in at once; a
+    # candidate the LP splits between pools goes, one by one, to the first pool with room.
+    sizes = np.diff(np.r_[[p[0] for p in form.candidate_pairs], n])
+    alone = sizes[form.pair_candidate[picks]] == 1
+    for group in (picks[alone], picks[~alone]):
+        picked = np.zeros(n, dtype=np.bool_)
+        picked[group] = True
+        use = np.where(
+            is_money,
+            membership @ np.where(picked, form.lo, 0).astype(np.float64),
+            membership @ picked.astype(np.float64),
+        ).astype(np.int64)
+        if np.all(use <= room):
+            room -= use
+            chosen[group] = True
+            money[group] = form.lo[group]
+            continue
+        for j in group.tolist():
+            pairs = form.candidate_pairs[form.pair_candidate[j]]
+            for option in [j, *(int(k) for k in pairs if k != j)]:
+                if take(option):
+                    break
     others = np.flatnonzero(~whole)
     order = others[
         np.argsort(relaxation.cost_in[others] - relaxation.funded[others], kind="stable")

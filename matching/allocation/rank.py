@@ -20,6 +20,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse
 
+from matching.allocation.amounts import Caps, candidate_ranks, raise_in_rank_order
 from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.model import Quota, SolveStatus
 from matching.allocation.optimise import (
@@ -27,12 +28,11 @@ from matching.allocation.optimise import (
     Optimum,
     _milp,
     _run,
-    evaluate,
     nothing_to_fund,
     rounded_incumbent,
 )
 from matching.allocation.relax import Program, build_program, relax
-from matching.allocation.solution import Solution
+from matching.allocation.solution import Solution, evaluate
 
 
 def rank_order(form: Formulation, deadline: float) -> Optimum:
@@ -45,7 +45,7 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
     empty = Optimum(SolveStatus.INFEASIBLE, None, 0, -math.inf, relaxation, 0, 0)
     if not relaxation.feasible:
         return empty
-    rank = _candidate_ranks(form)
+    rank = candidate_ranks(form)
     order = np.argsort(rank, kind="stable")
     # First witness: any legal allocation, preferring higher ranks.
     weights = np.zeros(len(program.cost))
@@ -62,7 +62,7 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
         )
         return Optimum(status, None, 0, -math.inf, relaxation, 0, 0)
     necessary = _Necessary(form)
-    caps = _Caps(form)
+    caps = Caps(form)
     checks = 0
     for c in order:
         if decided_in[c]:
@@ -91,7 +91,7 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
         else:
             decided_out[c] = True
     complete = time.monotonic() < deadline
-    final = _amounts_in_rank_order(form, caps, witness, rank)
+    final = raise_in_rank_order(form, caps, witness, rank)
     value = evaluate(form, final, None)
     assert value is not None, "rank order produced an allocation that breaks a rule"
     status = SolveStatus.OPTIMAL if complete else SolveStatus.FEASIBLE
@@ -158,11 +158,6 @@ def _family(row: Row, quotas: tuple[Quota, ...]) -> tuple[str, str]:
     return row.rule, row.text
 
 
-def _candidate_ranks(form: Formulation) -> np.ndarray:
-    position = {i: r for r, i in enumerate(form.prepared.rank_order)}
-    return np.array([position[c.index] for c in form.prepared.candidates], dtype=np.int64)
-
-
 def _funded_candidates(form: Formulation, solution: Solution) -> np.ndarray:
     funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
     funded[form.pair_candidate[solution.chosen]] = True
@@ -213,40 +208,9 @@ def _feasible(
     return run.solution
 
 
-class _Caps:
-    """The maximum rows (budget, pools, organizations, maximum quotas) as one sparse matrix, so
-    a trial allocation's usage is a product and each drop a column update."""
-
-    def __init__(self, form: Formulation) -> None:
-        caps = [r for r in form.rows if r.sense is Sense.AT_MOST]  # the budget row at least
-        self.rhs = np.array([r.rhs for r in caps], dtype=np.float64)
-        self.money = np.array([r.money for r in caps], dtype=np.bool_)
-        self.matrix = scipy.sparse.csc_array(
-            (
-                np.ones(sum(len(r.pairs) for r in caps)),
-                (
-                    np.concatenate([np.full(len(r.pairs), k) for k, r in enumerate(caps)]),
-                    np.concatenate([r.pairs for r in caps]),
-                ),
-            ),
-            shape=(len(caps), form.pairs),
-        )
-
-    def usage(self, chosen: np.ndarray, money: np.ndarray) -> np.ndarray:
-        by_money = np.asarray(self.matrix @ money.astype(np.float64), dtype=np.float64)
-        by_count = np.asarray(self.matrix @ chosen.astype(np.float64), dtype=np.float64)
-        return np.where(self.money, by_money, by_count)
-
-    def column(self, j: int, amount: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of pair j and what it adds to each."""
-        start, stop = self.matrix.indptr[j], self.matrix.indptr[j + 1]
-        rows = self.matrix.indices[start:stop]
-        return rows, np.where(self.money[rows], float(amount), 1.0)
-
-
 def _swap_in(
     form: Formulation,
-    caps: _Caps,
+    caps: Caps,
     witness: Solution,
     c: int,
     rank: np.ndarray,
@@ -280,60 +244,3 @@ def _swap_in(
                     return trial
                 break
     return None
-
-
-def _amounts_in_rank_order(
-    form: Formulation, caps: _Caps, witness: Solution, rank: np.ndarray
-) -> Solution:
-    """Grants at their lowest amounts, then each, in rank order, raised as far as every maximum
-    allows, moving to another eligible pool when that pays it more. Where a minimum on money
-    exists, the witness's amounts are the start instead (so the minimum keeps holding) and
-    raises come on top. A move that would break a minimum (a pool quota) is not kept."""
-    chosen = witness.chosen.copy()
-    money_minimums = any(r.money and r.sense is Sense.AT_LEAST for r in form.rows)
-    money = witness.money.copy() if money_minimums else np.where(chosen, form.lo, 0)
-    used = caps.usage(chosen, money)
-    pairs_by_rank = sorted(
-        np.flatnonzero(chosen).tolist(), key=lambda j: rank[form.pair_candidate[j]]
-    )
-    for j in pairs_by_rank:
-        current = int(money[j])
-        rows, add = caps.column(j, current)
-        used[rows] -= add  # take it out, then put it back where it is paid most
-        best_pair, best_amount = j, current
-        for option in form.candidate_pairs[form.pair_candidate[j]].tolist():
-            amount = _largest_fit(form, caps, used, option, current)
-            if amount is not None and amount > best_amount:
-                best_pair, best_amount = option, amount
-        trial_chosen, trial_money = chosen.copy(), money.copy()
-        trial_chosen[j], trial_money[j] = False, 0
-        trial_chosen[best_pair], trial_money[best_pair] = True, best_amount
-        if best_pair != j and evaluate(form, Solution(trial_chosen, trial_money), None) is None:
-            best_pair = j
-            best_amount = _largest_fit(form, caps, used, j, current) or current
-            trial_chosen, trial_money = chosen.copy(), money.copy()
-            trial_money[j] = best_amount
-        chosen, money = trial_chosen, trial_money
-        rows, add = caps.column(best_pair, best_amount)
-        used[rows] += add
-    return Solution(chosen, money.astype(np.int64))
-
-
-def _largest_fit(
-    form: Formulation, caps: _Caps, used: np.ndarray, pair: int, at_least: int
-) -> int | None:
-    """The largest grant pair `pair` can pay, in whole units from lo, within every maximum it
-    counts in (the grant itself taken out of `used`); None when even `at_least` does not fit."""
-    start, stop = caps.matrix.indptr[pair], caps.matrix.indptr[pair + 1]
-    rows = caps.matrix.indices[start:stop]
-    money_rows = rows[caps.money[rows]]
-    count_rows = rows[~caps.money[rows]]
-    if np.any(used[count_rows] + 1 > caps.rhs[count_rows]):
-        return None
-    room = int(np.min(caps.rhs[money_rows] - used[money_rows])) if len(money_rows) else 2**62
-    lo, hi = int(form.lo[pair]), int(form.hi[pair])
-    if room < max(lo, at_least):
-        return None
-    if room >= hi:
-        return hi
-    return lo + (room - lo) // form.unit * form.unit

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.allocation.formulation import BoolArray, Formulation, IntArray
+from matching.allocation.formulation import (
+    MILLION,
+    BoolArray,
+    Formulation,
+    IntArray,
+    Sense,
+    row_value,
+)
+from matching.allocation.relax import Penalties
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +28,23 @@ class Solution:
         per_pair, per_unit = form.pair_value()
         units = np.where(self.chosen, (self.money - form.lo) // form.unit, 0)
         return int((per_pair * self.chosen).sum() + (per_unit * units).sum())
+
+
+def evaluate(form: Formulation, solution: Solution, penalties: Penalties | None) -> int | None:
+    """Integer objective (penalties subtracted); None when a hard rule is broken."""
+    penalty = 0
+    for row in form.rows:
+        lhs = row_value(form, row, solution.chosen, solution.money)
+        miss = row.rhs - lhs if row.sense is Sense.AT_LEAST else lhs - row.rhs
+        if miss <= 0:
+            continue
+        if penalties is None or not row.soft:
+            return None
+        if row.money:
+            penalty += penalties.money * -(-miss // MILLION)
+        else:
+            penalty += penalties.count * miss
+    picked = np.bincount(form.pair_candidate[solution.chosen], minlength=len(form.candidate_pairs))
+    if np.any(picked > 1) or np.any(form.approved & (picked == 0)):
+        return None
+    return solution.value(form) - penalty
