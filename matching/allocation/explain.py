@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.allocation.bounds import yuan
-from matching.allocation.formulation import Formulation, Row, Sense, row_value
+from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.model import DecisionMargin, Dimension, Unfunded, UnfundedReason
 from matching.allocation.optimise import Optimum
 from matching.allocation.solution import Solution
@@ -41,11 +41,11 @@ MAXIMUM_REASON = {
 
 def reasons(form: Formulation, solution: Solution) -> dict[int, Unfunded]:
     """Reasons of every candidate the allocation leaves out, by proposal index."""
-    lhs = [row_value(form, row, solution.chosen, solution.money) for row in form.rows]
-    rows_of: dict[int, list[int]] = {}
-    for k, row in enumerate(form.rows):
-        for j in row.pairs.tolist():
-            rows_of.setdefault(j, []).append(k)
+    is_money = np.array([r.money for r in form.rows], dtype=np.bool_)
+    by_money = form.membership @ solution.money.astype(np.float64)
+    by_count = form.membership @ solution.chosen.astype(np.float64)
+    lhs = np.rint(np.where(is_money, by_money, by_count)).astype(np.int64).tolist()
+    rows_of = _RowsOf(form)
     funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
     funded[form.pair_candidate[solution.chosen]] = True
     position = {i: r for r, i in enumerate(form.prepared.rank_order)}
@@ -70,15 +70,27 @@ def reasons(form: Formulation, solution: Solution) -> dict[int, Unfunded]:
 Reason = tuple[UnfundedReason, str, str]
 
 
+class _RowsOf:
+    """The rows each pair counts in, ascending, from the formulation's membership matrix."""
+
+    def __init__(self, form: Formulation) -> None:
+        self.matrix = form.membership.tocsc()
+        self.matrix.sort_indices()
+
+    def of(self, j: int) -> list[int]:
+        start, stop = self.matrix.indptr[j], self.matrix.indptr[j + 1]
+        return [int(k) for k in self.matrix.indices[start:stop]]
+
+
 def _blocks(row: Row, used: int, need: int) -> bool:
     """An AT_MOST row has no room for one more grant of `need` fen."""
     return used + (need if row.money else 1) > row.rhs
 
 
 def _organization(
-    form: Formulation, c: int, pairs: list[int], lhs: list[int], rows_of: dict[int, list[int]]
+    form: Formulation, c: int, pairs: list[int], lhs: list[int], rows_of: _RowsOf
 ) -> Reason | None:
-    for k in rows_of.get(pairs[0], []):
+    for k in rows_of.of(pairs[0]):
         row = form.rows[k]
         if row.rule == "rules.max_grants_per_organization" and lhs[k] >= row.rhs:
             org = form.problem.proposals[form.prepared.candidates[c].index].organization_id
@@ -91,7 +103,7 @@ def _organization(
 
 
 def _maximum(
-    form: Formulation, pairs: list[int], lhs: list[int], rows_of: dict[int, list[int]]
+    form: Formulation, pairs: list[int], lhs: list[int], rows_of: _RowsOf
 ) -> Reason | None:
     """A maximum quota that blocks every pair of the candidate."""
     quotas = form.problem.rules.quotas
@@ -100,7 +112,7 @@ def _maximum(
         per_pair.append(
             [
                 k
-                for k in rows_of.get(j, [])
+                for k in rows_of.of(j)
                 if form.rows[k].rule.startswith("rules.quotas[")
                 and form.rows[k].sense is Sense.AT_MOST
                 and _blocks(form.rows[k], lhs[k], int(form.lo[j]))
@@ -135,13 +147,13 @@ def _displacing(
     form: Formulation,
     solution: Solution,
     lhs: list[int],
-    rows_of: dict[int, list[int]],
+    rows_of: _RowsOf,
     rank: np.ndarray,
 ) -> list[_Needed]:
     """Funded pairs a minimum quota or coverage needs, lowest ranked first."""
     found: list[_Needed] = []
     for j in np.flatnonzero(solution.chosen).tolist():
-        for k in rows_of.get(j, []):
+        for k in rows_of.of(j):
             row = form.rows[k]
             if row.sense is not Sense.AT_LEAST or not row.soft:
                 continue
@@ -181,11 +193,11 @@ def _displaced(
 
 
 def _pools(
-    form: Formulation, c: int, pairs: list[int], lhs: list[int], rows_of: dict[int, list[int]]
+    form: Formulation, c: int, pairs: list[int], lhs: list[int], rows_of: _RowsOf
 ) -> Reason | None:
     blocked: list[tuple[int, int]] = []
     for j in pairs:
-        pool_rows = [k for k in rows_of.get(j, []) if form.rows[k].rule.startswith("rules.pools[")]
+        pool_rows = [k for k in rows_of.of(j) if form.rows[k].rule.startswith("rules.pools[")]
         hit = [k for k in pool_rows if _blocks(form.rows[k], lhs[k], int(form.lo[j]))]
         if not hit or not form.problem.rules.pools:
             return None

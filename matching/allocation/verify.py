@@ -261,11 +261,15 @@ def spend_of(problem: AllocationProblem, awards: Iterable[Award]) -> tuple[Spend
     index_of = {p.proposal_id: i for i, p in enumerate(problem.proposals)}
     for award in awards:
         proposal = problem.proposals[index_of[award.proposal_id]]
-        for dimension in Dimension:
-            key = _key(proposal, award, dimension)
-            if dimension is Dimension.POOL and not key:
-                continue
-            line = totals[(dimension, key)]
+        lines = [
+            (Dimension.DOMAIN, proposal.domain),
+            (Dimension.REGION, proposal.region),
+            (Dimension.TIER, proposal.tier),
+        ]
+        if award.pool_id:  # the implicit pool ("") has no line of its own
+            lines.append((Dimension.POOL, award.pool_id))
+        for line_key in lines:
+            line = totals[line_key]
             line[0] += award.amount_fen
             line[1] += 1
     order = list(Dimension)
