@@ -115,9 +115,10 @@ def prepare(problem: AllocationProblem) -> Prepared:
     conflicts: list[RuleConflict] = []
     notices: list[Notice] = []
     unknown_budget: list[str] = []
+    lookups = _Lookups(problem)
     for i, proposal in enumerate(problem.proposals):
         lock = locks.get(proposal.proposal_id)
-        outcome = _bounds(problem, i, proposal, unknown_budget)
+        outcome = _bounds(problem, lookups, i, proposal, unknown_budget)
         if lock is not None and lock[1].kind is LockKind.REJECTED:
             exclusions.append(
                 Exclusion(
@@ -187,8 +188,31 @@ def _eligible_pools(problem: AllocationProblem, proposal: AllocationProposal) ->
     return tuple(k for k, p in enumerate(problem.rules.pools) if p.admits(proposal))
 
 
+class _Lookups:
+    """Per-round lookups that every proposal needs: its tier's rule and its eligible pools
+    (proposals with the same domain, region, tier and tags share them)."""
+
+    def __init__(self, problem: AllocationProblem) -> None:
+        self.problem = problem
+        self.tier_index: dict[str, int] = {}
+        for k, t in enumerate(problem.rules.tiers):
+            self.tier_index.setdefault(t.tier, k)
+        self.pools: dict[tuple[str, str, str, tuple[str, ...]], tuple[int, ...]] = {}
+
+    def eligible_pools(self, proposal: AllocationProposal) -> tuple[int, ...]:
+        key = (proposal.domain, proposal.region, proposal.tier, proposal.tags)
+        found = self.pools.get(key)
+        if found is None:
+            found = self.pools[key] = _eligible_pools(self.problem, proposal)
+        return found
+
+
 def _bounds(
-    problem: AllocationProblem, i: int, proposal: AllocationProposal, unknown_budget: list[str]
+    problem: AllocationProblem,
+    lookups: _Lookups,
+    i: int,
+    proposal: AllocationProposal,
+    unknown_budget: list[str],
 ) -> Candidate | Exclusion:
     """Steps 1-6 of the module docstring for one unlocked proposal."""
     rules = problem.rules
@@ -215,11 +239,24 @@ def _bounds(
             )
         ratio = rules.score_bands[band].funding_ratio_bp
     unit = rules.grant_unit_fen
+    tier = lookups.tier_index.get(proposal.tier)
+    fast = _legal_range(problem, proposal, ratio, tier)
+    if fast is not None:  # the common case: no exclusion, so no rule names to build
+        if rules.max_project_share_bp and not proposal.project_budget_fen:
+            unknown_budget.append(proposal.proposal_id)
+        pools = lookups.eligible_pools(proposal)
+        if pools:
+            return Candidate(i, max(fast[0], unit), fast[1], pools)
+        return Exclusion(
+            i,
+            UnfundedReason.INELIGIBLE,
+            "rules.pools",
+            "no funding pool admits its domain, region, tier and tags",
+        )
     request_rule = f"proposals[{i}].requested_fen"
     if ratio < BP:
         request_rule = f"rules.score_bands[{band}].funding_ratio_bp"
     caps = [(proposal.requested_fen * ratio // BP, request_rule)]
-    tier = _tier(problem, proposal.tier)
     if tier is not None and problem.rules.tiers[tier].max_grant_fen:
         caps.append((problem.rules.tiers[tier].max_grant_fen, f"rules.tiers[{tier}].max_grant_fen"))
     if rules.max_grant_fen:
@@ -267,6 +304,35 @@ def _bounds(
     return Candidate(i, max(lower, unit), upper, pools)
 
 
+def _legal_range(
+    problem: AllocationProblem, proposal: AllocationProposal, ratio: int, tier: int | None
+) -> tuple[int, int] | None:
+    """(lower, upper) of steps 2-4 when they leave a legal grant, else None (the caller then
+    works out, with rule names, which rules exclude it). Same arithmetic as _bounds."""
+    rules = problem.rules
+    unit = rules.grant_unit_fen
+    upper = proposal.requested_fen * ratio // BP
+    tier_rule = problem.rules.tiers[tier] if tier is not None else None
+    if tier_rule is not None and tier_rule.max_grant_fen:
+        upper = min(upper, tier_rule.max_grant_fen)
+    if rules.max_grant_fen:
+        upper = min(upper, rules.max_grant_fen)
+    if rules.max_project_share_bp and proposal.project_budget_fen:
+        upper = min(upper, proposal.project_budget_fen * rules.max_project_share_bp // BP)
+    if rules.donation_match_bp:
+        upper = min(upper, proposal.donations_fen * rules.donation_match_bp // BP)
+    upper = upper // unit * unit
+    lower = max(
+        rules.min_grant_fen,
+        tier_rule.min_grant_fen if tier_rule is not None else 0,
+        proposal.minimum_fen or upper,
+    )
+    lower = -(-lower // unit) * unit
+    if upper <= 0 or lower > upper:
+        return None
+    return lower, upper
+
+
 def _band(problem: AllocationProblem, score: float) -> int | None:
     best: int | None = None
     for k, band in enumerate(problem.rules.score_bands):
@@ -275,10 +341,6 @@ def _band(problem: AllocationProblem, score: float) -> int | None:
         ):
             best = k
     return best
-
-
-def _tier(problem: AllocationProblem, tier: str) -> int | None:
-    return next((k for k, t in enumerate(problem.rules.tiers) if t.tier == tier), None)
 
 
 def _approved(

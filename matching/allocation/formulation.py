@@ -259,27 +259,33 @@ def _with_rows(form: Formulation) -> Formulation:
 
 
 def _organization_rows(form: Formulation, proposals: list[AllocationProposal]) -> list[Row]:
+    """One row per organization with more candidates than max_grants_per_organization, in
+    organization order."""
     limit = form.problem.rules.max_grants_per_organization
-    members: dict[str, list[int]] = {}
-    candidates: dict[str, set[int]] = {}
-    for j, proposal in enumerate(proposals):
-        org = proposal.organization_id
-        if org:
-            members.setdefault(org, []).append(j)
-            candidates.setdefault(org, set()).add(int(form.pair_candidate[j]))
-    return [
-        Row(
-            np.array(members[org], dtype=np.int64),
-            False,
-            Sense.AT_MOST,
-            limit,
-            "rules.max_grants_per_organization",
-            False,
-            f'at most {limit} grant(s) to organization "{org}"',
+    orgs = np.array([p.organization_id for p in proposals], dtype=object)
+    if not len(orgs):
+        return []
+    names, codes = np.unique(orgs, return_inverse=True)
+    first_pairs = np.array([p[0] for p in form.candidate_pairs], dtype=np.int64)
+    per_org = np.bincount(codes[first_pairs], minlength=len(names))
+    by_org = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_org], np.arange(len(names) + 1))
+    rows: list[Row] = []
+    for k, org in enumerate(names.tolist()):
+        if not org or per_org[k] <= limit:
+            continue
+        rows.append(
+            Row(
+                by_org[bounds[k] : bounds[k + 1]].astype(np.int64),
+                False,
+                Sense.AT_MOST,
+                limit,
+                "rules.max_grants_per_organization",
+                False,
+                f'at most {limit} grant(s) to organization "{org}"',
+            )
         )
-        for org in sorted(members)
-        if len(candidates[org]) > limit
-    ]
+    return rows
 
 
 def row_value(form: Formulation, row: Row, chosen: BoolArray, money: IntArray) -> int:
