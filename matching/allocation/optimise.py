@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -331,13 +332,23 @@ def _milp(
     if not free.any():
         return x, 0, -constant
     kinds = np.ones(int(free.sum())) if integrality is None else integrality[free]
-    with stdout_to_stderr():
+    options: dict[str, float] = {
+        "time_limit": max(deadline - time.monotonic(), 0.001),
+        "mip_rel_gap": gap,
+    }
+    if np.all(cost[free] == np.round(cost[free])) and constant == round(constant):
+        # Every allocation's objective is a whole number, so a gap below 1 already proves
+        # optimality: HiGHS may stop there instead of closing the last fraction.
+        options["mip_abs_gap"] = 1.0 - 1e-6
+    with stdout_to_stderr(), warnings.catch_warnings():
+        # SciPy warns that it passes mip_abs_gap to HiGHS verbatim, which is what we want.
+        warnings.simplefilter("ignore", RuntimeWarning)
         result = scipy.optimize.milp(
             cost[free],
             integrality=kinds,
             bounds=scipy.optimize.Bounds(lower[free], upper[free]),
             constraints=constraints,
-            options={"time_limit": max(deadline - time.monotonic(), 0.001), "mip_rel_gap": gap},
+            options=options,
         )
     dual = result.get("mip_dual_bound")
     bound = -(float(dual) + constant) if dual is not None else math.inf
