@@ -11,7 +11,8 @@
 5. explain.reasons gives every unfunded proposal its reason; explain.margins the margins.
 
 Deterministic: no solver here uses threads or randomness that depends on the machine (HiGHS
-runs serially; CP-SAT, used only to find conflicts, runs one worker with the request's seed).
+runs serially; CP-SAT, used only to find conflicts, runs one worker with the request's seed,
+the only use of the seed).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
     if problem.rules.objective is Objective.RANK_ORDER:
         optimum = rank_order(form, deadline)
     else:
-        optimum = optimise(form, deadline, problem.seed)
+        optimum = optimise(form, deadline)
     solved_s = time.perf_counter() - started - prepared_s
     timings = [StageTime("prepare", prepared_s), StageTime("solve", solved_s)]
     notices = list(prepared.notices) + _score_notices(form)

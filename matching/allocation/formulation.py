@@ -1,7 +1,7 @@
 """The allocation as one linear model over (candidate, pool) pairs, built once from arrays.
 
-Every exact method reads this: the LP relaxation (relax.py), the CP-SAT models (exact.py), the
-rank-order search (rank.py) and the conflict finder (conflicts.py). A pair j pays candidate
+Every exact method reads this: the LP and MILP programs (relax.py, optimise.py), the rank-order
+search (rank.py) and the conflict finder's CP-SAT model (conflicts.py). A pair j pays candidate
 `pair_candidate[j]` from pool `pair_pool[j]`; at most one pair of a candidate is chosen (exactly
 one for a locked approval). Chosen, its grant is lo[j] plus a whole number of grant units up to
 hi[j]; not chosen, 0.

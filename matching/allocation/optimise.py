@@ -1,16 +1,20 @@
-"""Exact optimisation of TOTAL_SCORE and SCORE_WEIGHTED_AMOUNT: LP bound, a rounded incumbent,
-reduced-cost fixing, and a small core solved exactly by CP-SAT.
+"""Exact optimisation of TOTAL_SCORE and SCORE_WEIGHTED_AMOUNT: LP bound, reduced-cost fixing,
+and a small core solved exactly by HiGHS (through SciPy).
 
 Why it is exact. Let z be the LP optimum and G >= 0. Every allocation worth at least z - G
 keeps each candidate the LP leaves out whose cost to bring in exceeds G out, and each candidate
 the LP funds whose cost to leave out exceeds G in (relax.py: the costs are LP duality bounds).
 So the best allocation of the core (those fixings applied) is optimal overall as soon as it is
-worth at least z - G. Otherwise nothing is worth more than max(best found, z - G); the next round
-takes G = z - best found, which the best found allocation satisfies, and ends. G starts at the
-gap of the rounded LP solution, usually a fraction of one proposal's score.
+worth at least z - G. Otherwise nothing is worth more than max(best found, z - G), and the next
+round widens G; once G reaches the best allocation found, that allocation is in the core and
+the round ends. G starts narrow (half a score point, or a ten-millionth of z) unless the
+rounded LP solution is close enough to give a small core at once.
 
-TOTAL_SCORE then maximises the money granted among allocations of the optimal score, in the same
-core (its fixings hold for every optimal allocation).
+Rounds of at most WHOLE_PROBLEM_CANDIDATES candidates skip all this: one exact solve, whose
+objective for TOTAL_SCORE is score x BIG + money, i.e. the lexicographic order itself.
+
+TOTAL_SCORE then funds the chosen proposals as fully as the rules allow (_secondary).
+HiGHS runs serially and deterministically, so the same round gives the same answer.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from matching.allocation.relax import (
 from matching.allocation.solution import Solution, evaluate
 
 TOLERANCE = 1e-6
+FEASIBILITY = 1e-6
+"""Largest distance from a whole number still read as that number in HiGHS' solutions."""
 ANY_GAP = 1e9
 """mip_rel_gap that stops HiGHS at its first feasible solution (feasibility checks)."""
 LP_TOLERANCE = 1e-9
@@ -47,14 +53,18 @@ LP_TOLERANCE = 1e-9
 FIRST_GAP_FLOOR = 0.5
 """Score points: the first gap tried is at least half a point."""
 FIRST_GAP_SHARE = 1e-7
-FEASIBILITY = 1e-6
+"""...or this share of the LP bound, when larger."""
 WIDEN = 4.0
+"""Each further round multiplies the gap by this."""
 SMALL_CORE = 150
+"""Candidates: when the rounded LP solution leaves a core this small, one round does."""
 WHOLE_PROBLEM_CANDIDATES = 40
 """Rounds this small are solved whole, in one exact solve (no fixing, no second stage)."""
 EXACT_FLOAT = 2**50
-"""Candidates: a core this small is solved in one round."""
+"""Largest objective magnitude the one-solve lexicographic objective may reach (floating point
+stays exact on whole numbers below 2**53; the margin covers HiGHS' own arithmetic)."""
 FILL_ATTEMPTS = 500
+"""Candidates tried when filling the rounded LP solution with what still fits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +92,7 @@ def penalties_for(form: Formulation) -> Penalties | None:
     return Penalties(max(1, round(given * scale)), max(1, round(given * scale)))
 
 
-def optimise(form: Formulation, deadline: float, seed: int) -> Optimum:
+def optimise(form: Formulation, deadline: float) -> Optimum:
     """The best allocation, proven, or the best found by the deadline with its bound."""
     penalties = penalties_for(form)
     # TOTAL_SCORE counts proposals, not money: with no minimum on money anywhere, every
