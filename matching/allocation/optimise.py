@@ -103,12 +103,14 @@ def optimise(form: Formulation, deadline: float) -> Optimum:
     )
     if form.pairs == 0:
         return nothing_to_fund(form, penalties)
-    program = build_program(form, penalties, amounts=not lowest_amounts_suffice)
+    small = len(form.candidate_pairs) <= WHOLE_PROBLEM_CANDIDATES
+    # A small round is solved whole, amounts included, so its one program has them.
+    program = build_program(form, penalties, amounts=small or not lowest_amounts_suffice)
     relaxation = relax(form, program)
     if not relaxation.feasible:
         return Optimum(SolveStatus.INFEASIBLE, None, 0, -math.inf, relaxation, 0, 0)
-    if len(form.candidate_pairs) <= WHOLE_PROBLEM_CANDIDATES:
-        whole = _solve_whole(form, penalties, relaxation, deadline)
+    if small:
+        whole = _solve_whole(form, program, penalties, relaxation, deadline)
         if whole is not None:
             return whole
     margin = LP_TOLERANCE * max(1e3, abs(relaxation.value))
@@ -164,12 +166,15 @@ def optimise(form: Formulation, deadline: float) -> Optimum:
 
 
 def _solve_whole(
-    form: Formulation, penalties: Penalties | None, relaxation: Relaxation, deadline: float
+    form: Formulation,
+    program: Program,
+    penalties: Penalties | None,
+    relaxation: Relaxation,
+    deadline: float,
 ) -> Optimum | None:
     """A small round in one exact solve: for TOTAL_SCORE the objective is score x BIG + money
     (BIG above any money total), which is the lexicographic order itself. None when the
     numbers are too large for that to be exact in floating point (the staged search is used)."""
-    program = build_program(form, penalties)
     cost = program.cost.copy()
     if form.problem.rules.objective is Objective.TOTAL_SCORE:
         big = form.prepared.available_fen // form.money_gcd + 1
