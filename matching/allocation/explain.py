@@ -29,6 +29,7 @@ from matching.allocation.bounds import yuan
 from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.model import DecisionMargin, Dimension, Unfunded, UnfundedReason
 from matching.allocation.optimise import Optimum
+from matching.allocation.relax import WHOLE_TOLERANCE
 from matching.allocation.solution import Solution
 
 MAXIMUM_REASON = {
@@ -233,8 +234,8 @@ def margins(form: Formulation, optimum: Optimum) -> tuple[DecisionMargin, ...]:
         return ()
     starts = np.array([p[0] for p in form.candidate_pairs], dtype=np.int64)
     funded = np.add.reduceat(solution.chosen.astype(np.int64), starts) > 0
-    full = relaxation.funded > 1 - 1e-6
-    out = relaxation.funded < 1e-6
+    full = relaxation.funded > 1 - WHOLE_TOLERANCE
+    out = relaxation.funded < WHOLE_TOLERANCE
     cost = np.where(funded, np.where(full, relaxation.cost_out, 0.0), 0.0)
     cost = np.where(~funded & out, relaxation.cost_in, cost)
     loss = np.maximum(float(optimum.value) - relaxation.value + cost, 0.0)

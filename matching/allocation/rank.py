@@ -22,15 +22,10 @@ import scipy.sparse
 
 from matching.allocation.amounts import Caps, candidate_ranks, raise_in_rank_order
 from matching.allocation.formulation import Formulation, Row, Sense
+from matching.allocation.highs import ANY_GAP, read_run, solve_milp
+from matching.allocation.incumbent import rounded_incumbent
 from matching.allocation.model import Quota, SolveStatus
-from matching.allocation.optimise import (
-    ANY_GAP,
-    Optimum,
-    _milp,
-    _run,
-    nothing_to_fund,
-    rounded_incumbent,
-)
+from matching.allocation.optimise import Optimum, nothing_to_fund
 from matching.allocation.relax import Program, build_program, relax
 from matching.allocation.solution import Solution, evaluate
 
@@ -196,15 +191,17 @@ def _feasible(
         extra.append(scipy.optimize.LinearConstraint(matrix, 1.0, 1.0))
     # The LP first: when it has no solution neither has the MILP, and that is most rejections.
     continuous = np.zeros(len(program.cost))
-    x, status, bound = _milp(program, weights, lower, upper, continuous, extra, deadline)
+    x, status, bound = solve_milp(program, weights, lower, upper, continuous, extra, deadline)
     if x is None:
         return None
     if np.all(np.abs(x - np.round(x)) <= 1e-9):
-        found = _run(form, program, x, status, bound, None).solution
+        found = read_run(form, program, x, status, bound, None).solution
         if found is not None:
             return found
-    x, status, bound = _milp(program, weights, lower, upper, None, extra, deadline, gap=ANY_GAP)
-    run = _run(form, program, x, status, bound, None)
+    x, status, bound = solve_milp(
+        program, weights, lower, upper, None, extra, deadline, gap=ANY_GAP
+    )
+    run = read_run(form, program, x, status, bound, None)
     return run.solution
 
 

@@ -24,6 +24,10 @@ from matching.allocation.native_output import stdout_to_stderr
 FloatArray = npt.NDArray[np.float64]
 
 
+WHOLE_TOLERANCE = 1e-6
+"""An LP value this close to 0 or 1 is read as 0 or 1 (a candidate left out, or funded fully)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Penalties:
     """Integer objective units lost per missed grant and per started 1万 yuan (soft mode)."""
