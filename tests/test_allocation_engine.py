@@ -17,7 +17,6 @@ from matching.allocation.model import (
     AllocationProblem,
     AllocationProposal,
     AllocationResult,
-    AllocationRules,
     Dimension,
     FundingPool,
     LockedDecision,
@@ -35,26 +34,9 @@ from matching.allocation.model import (
 )
 from matching.allocation.validate import validate_problem
 from matching.allocation.verify import violations
-
-WAN = 1_000_000  # 1万 yuan in fen
-UNIT = 10_000  # 100 yuan
-
-
-def _p(pid: str, score: float | None, wan: float, **fields: object) -> AllocationProposal:
-    base = AllocationProposal(
-        pid,
-        score,
-        organization_id=f"org-{pid}",
-        domain="elderly",
-        region="east",
-        requested_fen=round(wan * WAN),
-    )
-    return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
-
-
-def _problem(proposals: list[AllocationProposal], **rules: object) -> AllocationProblem:
-    base = AllocationRules(total_budget_fen=10 * WAN, grant_unit_fen=UNIT, pass_line=60.0)
-    return AllocationProblem(tuple(proposals), dataclasses.replace(base, **rules))  # type: ignore[arg-type]
+from tests.allocation_builders import UNIT, WAN
+from tests.allocation_builders import problem as _problem
+from tests.allocation_builders import proposal as _p
 
 
 def _with_rules(problem: AllocationProblem, **rules: object) -> AllocationProblem:
