@@ -51,7 +51,7 @@ def reasons(form: Formulation, solution: Solution) -> dict[int, Unfunded]:
     funded[form.pair_candidate[solution.chosen]] = True
     position = {i: r for r, i in enumerate(form.prepared.rank_order)}
     rank = np.array([position[c.index] for c in form.prepared.candidates])
-    displacing = _displacing(form, solution, lhs, rows_of, rank)
+    displacing = _displacing(form, solution, lhs, rank)
     found: dict[int, Unfunded] = {}
     for c in np.flatnonzero(~funded).tolist():
         candidate = form.prepared.candidates[c]
@@ -80,7 +80,7 @@ class _RowsOf:
 
     def of(self, j: int) -> list[int]:
         start, stop = self.matrix.indptr[j], self.matrix.indptr[j + 1]
-        return [int(k) for k in self.matrix.indices[start:stop]]
+        return list(self.matrix.indices[start:stop].tolist())
 
 
 def _blocks(row: Row, used: int, need: int) -> bool:
@@ -148,19 +148,17 @@ def _displacing(
     form: Formulation,
     solution: Solution,
     lhs: list[int],
-    rows_of: _RowsOf,
     rank: np.ndarray,
 ) -> list[_Needed]:
     """Funded pairs a minimum quota or coverage needs, lowest ranked first."""
     found: list[_Needed] = []
-    for j in np.flatnonzero(solution.chosen).tolist():
-        for k in rows_of.of(j):
-            row = form.rows[k]
-            if row.sense is not Sense.AT_LEAST or not row.soft:
-                continue
-            without = lhs[k] - (int(solution.money[j]) if row.money else 1)
-            if without < row.rhs:
-                found.append(_Needed(int(rank[form.pair_candidate[j]]), j, k))
+    for k, row in enumerate(form.rows):
+        if row.sense is not Sense.AT_LEAST or not row.soft:
+            continue
+        members = row.pairs[solution.chosen[row.pairs]]
+        drop = solution.money[members] if row.money else np.ones(len(members), dtype=np.int64)
+        for j in members[lhs[k] - drop < row.rhs].tolist():
+            found.append(_Needed(int(rank[form.pair_candidate[j]]), j, k))
     return sorted(found, key=lambda n: (-n.rank, n.row))
 
 

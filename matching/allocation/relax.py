@@ -232,18 +232,30 @@ def _through_tight_rows(
     strong_out = pair_out.copy()
     at_one = y > 1 - 1e-9
     at_zero = y < 1e-9
-    for row in form.rows:
-        if row.money or len(row.pairs) < 2:
-            continue
-        members = row.pairs
-        lhs = y[members].sum()
-        if abs(lhs - row.rhs) > 1e-9 or not np.all(at_one[members] | at_zero[members]):
-            continue
-        ones, zeros = members[at_one[members]], members[at_zero[members]]
-        if not len(ones) or not len(zeros):
-            continue
-        if row.sense is Sense.AT_MOST:
-            strong_in[zeros] = np.maximum(strong_in[zeros], pair_in[zeros] + pair_out[ones].min())
-        else:
-            strong_out[ones] = np.maximum(strong_out[ones], pair_out[ones] + pair_in[zeros].min())
+    member = form.membership  # rows x pairs, rows in form.rows order, CSR
+    rhs = np.array([r.rhs for r in form.rows], dtype=np.float64)
+    counting = np.array([not r.money for r in form.rows], dtype=np.bool_)
+    at_most = np.array([r.sense is Sense.AT_MOST for r in form.rows], dtype=np.bool_)
+    lhs = member @ y
+    fractional = member @ (~at_one & ~at_zero).astype(np.float64)
+    ones = member @ at_one.astype(np.float64)
+    zeros = member @ at_zero.astype(np.float64)
+    tight = counting & (np.abs(lhs - rhs) <= 1e-9) & (fractional == 0) & (ones > 0) & (zeros > 0)
+    rows = np.flatnonzero(tight)
+    if not len(rows):
+        return strong_in, strong_out
+    # Per tight row: the cheapest drop among its chosen pairs, the cheapest entry among the rest.
+    sub = member[rows]
+    entry_row = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
+    pairs = sub.indices
+    cheapest_out = np.full(len(rows), np.inf)
+    np.minimum.at(cheapest_out, entry_row[at_one[pairs]], pair_out[pairs[at_one[pairs]]])
+    cheapest_in = np.full(len(rows), np.inf)
+    np.minimum.at(cheapest_in, entry_row[at_zero[pairs]], pair_in[pairs[at_zero[pairs]]])
+    # At a maximum: a pair left out comes in only if a chosen one goes out.
+    up = at_most[rows][entry_row] & at_zero[pairs]
+    np.maximum.at(strong_in, pairs[up], pair_in[pairs[up]] + cheapest_out[entry_row[up]])
+    # At a minimum: a chosen pair goes out only if one left out comes in.
+    down = ~at_most[rows][entry_row] & at_one[pairs]
+    np.maximum.at(strong_out, pairs[down], pair_out[pairs[down]] + cheapest_in[entry_row[down]])
     return strong_in, strong_out
