@@ -25,6 +25,8 @@ from service.servicer import SERVICE_NAME, VentureServicer
 from venture.v1 import venture_service_pb2, venture_service_pb2_grpc
 
 log = logging.getLogger("venture.server")
+RESPONSE_FLUSH_S = 1.0
+"""How long a stopped server lingers so that clients can read the last responses."""
 
 
 @dataclass(slots=True)
@@ -47,6 +49,10 @@ class RunningServer:
         """Report NOT_SERVING, then give in-flight calls `grace_s` seconds to finish."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_s)
+        # stop() returns once the last call's status is handed to the transport, not once the
+        # client has read it. Exiting at once closes sockets with frames still unread, which
+        # the kernel answers with a reset, and the client loses a response the server sent.
+        await asyncio.sleep(RESPONSE_FLUSH_S)
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -134,6 +135,19 @@ class ServedProcess:
         self.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, from /proc (Linux, as CI runs)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
 def test_sigterm_drains_in_flight_calls_and_exits_cleanly() -> None:
     # A call heavy enough to still be running when SIGTERM arrives.
     heavy = sized_request(proposals=2000, judges=7, criteria=6, samples=10000)
@@ -149,9 +163,12 @@ def test_sigterm_drains_in_flight_calls_and_exits_cleanly() -> None:
                 with VentureClient(served.address, timeout_s=120) as client:
                     outcome["response"] = client.score_proposals(heavy)
 
+            before = _cpu_seconds(served.process.pid)
             worker = threading.Thread(target=call)
             worker.start()
-            time.sleep(1.0)
+            # SIGTERM only once the server is computing the call (it has used half a second of
+            # CPU on it): a signal that beats the request to the server tests nothing.
+            _wait_for(lambda: _cpu_seconds(served.process.pid) - before >= 0.5, timeout_s=60)
             served.process.send_signal(signal.SIGTERM)
             statuses.append(next(watch).status)
             worker.join(timeout=120)
