@@ -73,8 +73,33 @@ class _Call:
         )
 
 
+class InFlight:
+    """How many unary calls are being handled, so a shutdown can wait for none."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps unary and server-streaming handlers; other kinds pass through unchanged."""
+    """Wraps unary and server-streaming handlers; other kinds pass through unchanged. Unary
+    calls are counted in `in_flight` (long-lived streams such as the health Watch are not)."""
+
+    def __init__(self, in_flight: InFlight | None = None) -> None:
+        self.in_flight = in_flight or InFlight()
 
     async def intercept_service(
         self,
@@ -87,7 +112,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary),
+                _wrap_unary(method, handler.unary_unary, self.in_flight),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -100,9 +125,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
-def _wrap_unary(method: str, inner: Any) -> Any:
+def _wrap_unary(method: str, inner: Any, in_flight: InFlight | None = None) -> Any:
     async def unary(request: Any, context: Context) -> Any:
         call = _Call(method, request, context)
+        if in_flight is not None:
+            in_flight.enter()
         try:
             return await inner(request, context)
         except asyncio.CancelledError:
@@ -112,6 +139,8 @@ def _wrap_unary(method: str, inner: Any) -> Any:
             await call.fail(error)
         finally:
             call.log()
+            if in_flight is not None:
+                in_flight.leave()
 
     return unary
 

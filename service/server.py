@@ -20,13 +20,13 @@ from grpc_reflection.v1alpha import reflection
 
 from scoring.engine import warm_up
 from service.config import ServerConfig
-from service.interceptor import ServiceInterceptor
+from service.interceptor import InFlight, ServiceInterceptor
 from service.servicer import SERVICE_NAME, VentureServicer
 from venture.v1 import venture_service_pb2, venture_service_pb2_grpc
 
 log = logging.getLogger("venture.server")
-RESPONSE_FLUSH_S = 1.0
-"""How long a stopped server lingers so that clients can read the last responses."""
+RESPONSE_FLUSH_S = 0.5
+"""How long a draining server lingers after its last call so clients read the responses."""
 
 
 @dataclass(slots=True)
@@ -37,6 +37,7 @@ class RunningServer:
     port: int
     health: health_aio.HealthServicer
     executor: ThreadPoolExecutor
+    in_flight: InFlight
 
     async def start(self) -> None:
         """Warm the engine's caches, then start serving and report SERVING."""
@@ -46,21 +47,29 @@ class RunningServer:
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self, grace_s: float) -> None:
-        """Report NOT_SERVING, then give in-flight calls `grace_s` seconds to finish."""
+        """Report NOT_SERVING, give in-flight calls `grace_s` seconds to finish, then stop."""
+        started = asyncio.get_running_loop().time()
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace_s)
-        # stop() returns once the last call's status is handed to the transport, not once the
-        # client has read it. Exiting at once closes sockets with frames still unread, which
-        # the kernel answers with a reset, and the client loses a response the server sent.
-        await asyncio.sleep(RESPONSE_FLUSH_S)
+        # Wait for the calls ourselves, with the connections still open: grpc's own stop()
+        # returns once the last status is handed to the transport and closes the connections
+        # at once, so a client could lose a response the server had sent (a reset socket).
+        # The short linger lets the last responses reach their clients.
+        try:
+            await asyncio.wait_for(self.in_flight.wait_idle(), timeout=grace_s)
+            await asyncio.sleep(RESPONSE_FLUSH_S)
+        except TimeoutError:
+            pass
+        left = max(grace_s - (asyncio.get_running_loop().time() - started), 0.0)
+        await self.server.stop(left)
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def create_server(config: ServerConfig) -> RunningServer:
     """Build and bind the server; with port 0 the OS picks a free port (see `.port`)."""
     message_limit = config.limits.max_message_bytes
+    in_flight = InFlight()
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor()],
+        interceptors=[ServiceInterceptor(in_flight)],
         options=[
             ("grpc.max_receive_message_length", message_limit),
             ("grpc.max_send_message_length", message_limit),
@@ -82,7 +91,7 @@ def create_server(config: ServerConfig) -> RunningServer:
     port = server.add_insecure_port(config.address)
     if port == 0:
         raise OSError(f"could not bind {config.address}")
-    return RunningServer(server, port, health, executor)
+    return RunningServer(server, port, health, executor, in_flight)
 
 
 async def serve(config: ServerConfig) -> None:
