@@ -55,21 +55,24 @@ def raise_in_rank_order(
     """Grants at their lowest amounts, then each, in rank order, raised as far as every maximum
     allows, moving to another eligible pool when that pays it more. Where a minimum on money
     exists, the witness's amounts are the start instead (so the minimum keeps holding) and
-    raises come on top. A move that would break a minimum (a pool quota) is not kept."""
+    raises come on top. A move that would break a minimum (a pool quota) is not kept.
+
+    The loop is sequential by nature (each raise uses room the next cannot), so it runs on plain
+    Python numbers: per pair a handful of rows, where array calls would cost more than the work."""
     chosen = witness.chosen.copy()
     money_minimums = any(r.money and r.sense is Sense.AT_LEAST for r in form.rows)
     money = witness.money.copy() if money_minimums else np.where(chosen, form.lo, 0)
-    used = caps.usage(chosen, money)
+    used = np.rint(caps.usage(chosen, money)).astype(np.int64).tolist()
+    room = _Room(form, caps, used)
     # Only grants below their largest can grow (a move could not pay a full grant more).
     growable = np.flatnonzero(chosen & (money < form.hi))
     pairs_by_rank = growable[np.argsort(rank[form.pair_candidate[growable]], kind="stable")]
     for j in pairs_by_rank.tolist():
         current = int(money[j])
-        rows, add = caps.column(j, current)
-        used[rows] -= add  # take it out, then put it back where it is paid most
+        room.take_out(j, current)
         best_pair, best_amount = j, current
         for option in form.candidate_pairs[form.pair_candidate[j]].tolist():
-            amount = largest_fit(form, caps, used, option, current)
+            amount = room.largest_fit(option, current)
             if amount is not None and amount > best_amount:
                 best_pair, best_amount = option, amount
         if best_pair != j:
@@ -78,31 +81,53 @@ def raise_in_rank_order(
             moved_chosen[best_pair], moved_money[best_pair] = True, best_amount
             if evaluate(form, Solution(moved_chosen, moved_money), None) is None:
                 best_pair = j
-                best_amount = largest_fit(form, caps, used, j, current) or current
+                best_amount = room.largest_fit(j, current) or current
         if best_pair != j:
             chosen[j], money[j] = False, 0
             chosen[best_pair] = True
         money[best_pair] = best_amount
-        rows, add = caps.column(best_pair, best_amount)
-        used[rows] += add
+        room.put_in(best_pair, best_amount)
     return Solution(chosen, money.astype(np.int64))
 
 
-def largest_fit(
-    form: Formulation, caps: Caps, used: np.ndarray, pair: int, at_least: int
-) -> int | None:
-    """The largest grant pair `pair` can pay, in whole units from lo, within every maximum it
-    counts in (the grant itself taken out of `used`); None when even `at_least` does not fit."""
-    start, stop = caps.matrix.indptr[pair], caps.matrix.indptr[pair + 1]
-    rows = caps.matrix.indices[start:stop]
-    money_rows = rows[caps.money[rows]]
-    count_rows = rows[~caps.money[rows]]
-    if np.any(used[count_rows] + 1 > caps.rhs[count_rows]):
-        return None
-    room = int(np.min(caps.rhs[money_rows] - used[money_rows])) if len(money_rows) else 2**62
-    lo, hi = int(form.lo[pair]), int(form.hi[pair])
-    if room < max(lo, at_least):
-        return None
-    if room >= hi:
-        return hi
-    return lo + (room - lo) // form.unit * form.unit
+class _Room:
+    """What each maximum row has used, in plain integers, and the rows of each pair."""
+
+    def __init__(self, form: Formulation, caps: Caps, used: list[int]) -> None:
+        self.form = form
+        self.caps = caps
+        self.used = used
+        self.rhs = [int(v) for v in caps.rhs.tolist()]
+        self.money = caps.money.tolist()
+        self._rows: dict[int, list[int]] = {}
+
+    def rows(self, pair: int) -> list[int]:
+        found = self._rows.get(pair)
+        if found is None:
+            start, stop = self.caps.matrix.indptr[pair], self.caps.matrix.indptr[pair + 1]
+            found = self._rows[pair] = self.caps.matrix.indices[start:stop].tolist()
+        return found
+
+    def take_out(self, pair: int, amount: int) -> None:
+        for k in self.rows(pair):
+            self.used[k] -= amount if self.money[k] else 1
+
+    def put_in(self, pair: int, amount: int) -> None:
+        for k in self.rows(pair):
+            self.used[k] += amount if self.money[k] else 1
+
+    def largest_fit(self, pair: int, at_least: int) -> int | None:
+        """The largest grant `pair` can pay, in whole units from lo, within every maximum it
+        counts in; None when even `at_least` does not fit."""
+        room = 2**62
+        for k in self.rows(pair):
+            if self.money[k]:
+                room = min(room, self.rhs[k] - self.used[k])
+            elif self.used[k] + 1 > self.rhs[k]:
+                return None
+        lo, hi = int(self.form.lo[pair]), int(self.form.hi[pair])
+        if room < max(lo, at_least):
+            return None
+        if room >= hi:
+            return hi
+        return lo + (room - lo) // self.form.unit * self.form.unit
