@@ -131,7 +131,7 @@ def optimise(form: Formulation, deadline: float) -> Optimum:
         slack = gap + margin
         fixed_in, fixed_out = _fixings(form, relaxation, slack)
         lower, upper = _fixed_bounds(form, program, fixed_in, fixed_out)
-        core_size = _core_size(form, relaxation, slack)
+        core_size = int((~fixed_in & ~fixed_out).sum())
         run = solve_core(form, program, lower, upper, fixed_in, deadline, penalties)
         if run.solution is not None and (best_value is None or run.value > best_value):
             best, best_value = run.solution, run.value
