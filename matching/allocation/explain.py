@@ -47,8 +47,7 @@ def reasons(form: Formulation, solution: Solution) -> dict[int, Unfunded]:
     by_count = form.membership @ solution.chosen.astype(np.float64)
     lhs = np.rint(np.where(is_money, by_money, by_count)).astype(np.int64).tolist()
     rows_of = _RowsOf(form)
-    funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
-    funded[form.pair_candidate[solution.chosen]] = True
+    funded = solution.funded_candidates(form)
     position = {i: r for r, i in enumerate(form.prepared.rank_order)}
     rank = np.array([position[c.index] for c in form.prepared.candidates])
     displacing = _displacing(form, solution, lhs, rank)
@@ -231,7 +230,7 @@ def margins(form: Formulation, optimum: Optimum) -> tuple[DecisionMargin, ...]:
     if solution is None or not relaxation.feasible or not form.pairs:
         return ()
     starts = np.array([p[0] for p in form.candidate_pairs], dtype=np.int64)
-    funded = np.add.reduceat(solution.chosen.astype(np.int64), starts) > 0
+    funded = solution.funded_candidates(form)
     full = relaxation.funded > 1 - WHOLE_TOLERANCE
     out = relaxation.funded < WHOLE_TOLERANCE
     cost = np.where(funded, np.where(full, relaxation.cost_out, 0.0), 0.0)

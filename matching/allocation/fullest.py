@@ -41,8 +41,7 @@ def fund_most_fully(
         return greedy
     program = build_program(form, penalties)
     n = form.pairs
-    funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
-    funded[form.pair_candidate[primary.chosen]] = True
+    funded = primary.funded_candidates(form)
     lower = program.lower.copy()
     upper = program.upper.copy()
     in_funded = funded[form.pair_candidate]

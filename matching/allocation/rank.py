@@ -59,18 +59,19 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
     necessary = _Necessary(form)
     caps = Caps(form)
     checks = 0
+    funded = witness.funded_candidates(form)
     for c in order:
         if decided_in[c]:
             continue
         if time.monotonic() >= deadline:
             break
-        funded = _funded_candidates(form, witness)
         if funded[c]:
             decided_in[c] = True
             continue
         swapped = _swap_in(form, caps, witness, int(c), rank, decided_in)
         if swapped is not None:
             witness = swapped
+            funded = witness.funded_candidates(form)
             decided_in[c] = True
             continue
         if necessary.excludes(int(c), decided_in, decided_out):
@@ -82,6 +83,7 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
         found = _feasible(form, program, weights, trial_in, decided_out, deadline)
         if found is not None:
             witness = found
+            funded = witness.funded_candidates(form)
             decided_in[c] = True
         else:
             decided_out[c] = True
@@ -153,12 +155,6 @@ def _family(row: Row, quotas: tuple[Quota, ...]) -> tuple[str, str]:
     return row.rule, row.text
 
 
-def _funded_candidates(form: Formulation, solution: Solution) -> np.ndarray:
-    funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
-    funded[form.pair_candidate[solution.chosen]] = True
-    return funded
-
-
 def _feasible(
     form: Formulation,
     program: Program,
@@ -215,7 +211,7 @@ def _swap_in(
 ) -> Solution | None:
     """The witness with candidate c added at its lowest amount, dropping the witness's own
     undecided grants from the lowest rank up until c fits; None if no such swap is legal."""
-    funded = _funded_candidates(form, witness)
+    funded = witness.funded_candidates(form)
     droppable = np.flatnonzero(funded & ~decided_in & (rank > rank[c]))
     droppable = droppable[np.argsort(-rank[droppable], kind="stable")]
     base = caps.usage(witness.chosen, witness.money)

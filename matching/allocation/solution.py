@@ -29,6 +29,12 @@ class Solution:
         units = np.where(self.chosen, (self.money - form.lo) // form.unit, 0)
         return int((per_pair * self.chosen).sum() + (per_unit * units).sum())
 
+    def funded_candidates(self, form: Formulation) -> BoolArray:
+        """Per candidate: whether one of its pairs is chosen."""
+        funded = np.zeros(len(form.candidate_pairs), dtype=np.bool_)
+        funded[form.pair_candidate[self.chosen]] = True
+        return funded
+
 
 def evaluate(form: Formulation, solution: Solution, penalties: Penalties | None) -> int | None:
     """Integer objective (penalties subtracted); None when a hard rule is broken."""
