@@ -2,6 +2,8 @@
 
 ScoringError                 base of everything this package raises on purpose
 └── InvalidProblem           the input breaks a rule; carries every FieldViolation found
+    └── Unsatisfiable        well-formed, but its hard rules cannot all hold (demand above
+                             supply); the violations carry the counts that make it impossible
 
 Paths use the request's own field names and list positions ("sheets[3].scores[1].value"),
 so the service can hand them to the caller unchanged.
@@ -53,6 +55,16 @@ class InvalidProblem(ScoringError):
     def under(self, prefix: str) -> InvalidProblem:
         """The same violations with paths relative to a parent object."""
         return InvalidProblem((v.under(prefix) for v in self.violations), self.truncated)
+
+
+class Unsatisfiable(InvalidProblem):
+    """Every field is valid on its own, but the hard rules cannot all hold together (needs ask
+    for more organizations than the candidates can supply, with no soft mode). The service
+    answers FAILED_PRECONDITION, not INVALID_ARGUMENT: the caller must change the rules or the
+    data, not fix a typo. Each violation's description carries the counts."""
+
+    def under(self, prefix: str) -> Unsatisfiable:
+        return Unsatisfiable((v.under(prefix) for v in self.violations), self.truncated)
 
 
 def show(value: object) -> str:

@@ -13,7 +13,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from scoring.errors import MAX_VIOLATIONS, FieldViolation, InvalidProblem
+from scoring.errors import MAX_VIOLATIONS, FieldViolation, InvalidProblem, Unsatisfiable
 
 DETAILS_KEY = "grpc-status-details-bin"
 
@@ -40,6 +40,8 @@ def bad_request(violations: Iterable[FieldViolation]) -> error_details_pb2.BadRe
 
 
 def invalid_argument(error: InvalidProblem) -> RpcFailure:
+    """INVALID_ARGUMENT (FAILED_PRECONDITION for Unsatisfiable) with BadRequest details."""
+    unsatisfiable = isinstance(error, Unsatisfiable)
     violations = error.violations
     first = violations[0]
     more = len(violations) - 1
@@ -50,8 +52,12 @@ def invalid_argument(error: InvalidProblem) -> RpcFailure:
         message += f" (listing stops at {MAX_VIOLATIONS}; fix these to see the rest)"
     detail = any_pb2.Any()
     detail.Pack(bad_request(violations))
-    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
-    return RpcFailure(grpc.StatusCode.INVALID_ARGUMENT, message, status)
+    code = code_pb2.FAILED_PRECONDITION if unsatisfiable else code_pb2.INVALID_ARGUMENT
+    grpc_code = (
+        grpc.StatusCode.FAILED_PRECONDITION if unsatisfiable else grpc.StatusCode.INVALID_ARGUMENT
+    )
+    status = status_pb2.Status(code=code, message=message, details=[detail])
+    return RpcFailure(grpc_code, message, status)
 
 
 def status_for(exc: BaseException) -> RpcFailure | None:

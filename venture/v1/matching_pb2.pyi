@@ -426,6 +426,7 @@ class NeedMatchingPolicy(_message.Message):
     ONE_ORGANIZATION_PER_DOMAIN_FIELD_NUMBER: _builtins.int
     MIN_AFFINITY_FIELD_NUMBER: _builtins.int
     CANDIDATES_PER_NEED_FIELD_NUMBER: _builtins.int
+    SOFT_MINIMUMS_FIELD_NUMBER: _builtins.int
     objective: Global___MatchObjective.ValueType
     """Total or fair."""
     one_organization_per_domain: _builtins.bool
@@ -434,6 +435,14 @@ class NeedMatchingPolicy(_message.Message):
     """Pairs with affinity below this are not candidates."""
     candidates_per_need: _builtins.int
     """Keep only this many best candidate organizations per need. Zero: all."""
+    soft_minimums: _builtins.bool
+    """Treat min_organizations as targets. When the rules cannot give every need
+    its minimum, match as many as they allow (the most unmet minimums filled
+    first, then the most affinity) and list each shortfall in unmet_needs.
+    Off (the default): such a request fails with FAILED_PRECONDITION naming
+    the needs and the counts that make it impossible. Organizations' min_load
+    is hard in both modes.
+    """
     @_builtins.property
     def weights(self) -> Global___AffinityWeights:
         """Weights of the affinity parts."""
@@ -461,10 +470,11 @@ class NeedMatchingPolicy(_message.Message):
         one_organization_per_domain: _builtins.bool = ...,
         min_affinity: _builtins.float = ...,
         candidates_per_need: _builtins.int = ...,
+        soft_minimums: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["weights", b"weights"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_per_need", b"candidates_per_need", "fixed_pairs", b"fixed_pairs", "forbidden_pairs", b"forbidden_pairs", "min_affinity", b"min_affinity", "objective", b"objective", "one_organization_per_domain", b"one_organization_per_domain", "region_adjacency", b"region_adjacency", "weights", b"weights"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates_per_need", b"candidates_per_need", "fixed_pairs", b"fixed_pairs", "forbidden_pairs", b"forbidden_pairs", "min_affinity", b"min_affinity", "objective", b"objective", "one_organization_per_domain", b"one_organization_per_domain", "region_adjacency", b"region_adjacency", "soft_minimums", b"soft_minimums", "weights", b"weights"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
