@@ -4,7 +4,8 @@ to matching.allocation.verify, the one definition of a legal allocation."""
 from __future__ import annotations
 
 from matching.allocation import model as m
-from service.convert.allocation import DIMENSION, REASON_PB, STATUS_PB
+from service.convert.allocation import DIMENSION, REASON_PB
+from service.convert.common import STATUS_PB
 from venture.v1 import allocation_pb2
 
 _REASON = {number: reason for reason, number in REASON_PB.items()}

@@ -21,9 +21,9 @@ from matching.allocation.model import (
     Dimension,
     Objective,
     Quota,
-    SolveStatus,
 )
 from matching.allocation.verify import violations
+from matching.status import SolveStatus
 from tests.allocation_brute import BruteResult, brute_force, tiny_problems
 
 LIMIT_S = 10.0

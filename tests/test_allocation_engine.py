@@ -26,7 +26,6 @@ from matching.allocation.model import (
     QuotaMode,
     QuotaViolation,
     ScoreBand,
-    SolveStatus,
     Spend,
     TierRule,
     Unfunded,
@@ -34,6 +33,7 @@ from matching.allocation.model import (
 )
 from matching.allocation.validate import validate_problem
 from matching.allocation.verify import violations
+from matching.status import SolveStatus
 from tests.allocation_builders import UNIT, WAN
 from tests.allocation_builders import problem as _problem
 from tests.allocation_builders import proposal as _p

@@ -10,14 +10,9 @@ from hypothesis import strategies as st
 
 from matching.allocation.engine import allocate
 from matching.allocation.greedy import greedy_by_score
-from matching.allocation.model import (
-    AllocationProblem,
-    LockKind,
-    Objective,
-    QuotaMode,
-    SolveStatus,
-)
+from matching.allocation.model import AllocationProblem, LockKind, Objective, QuotaMode
 from matching.allocation.verify import violations
+from matching.status import SolveStatus
 from tests.allocation_brute import brute_force, tiny_problems
 
 EXACT = (Objective.TOTAL_SCORE, Objective.SCORE_WEIGHTED_AMOUNT)

@@ -18,10 +18,10 @@ from matching.allocation.model import (
     Quota,
     QuotaMode,
     QuotaViolation,
-    SolveStatus,
     UnfundedReason,
 )
 from matching.allocation.verify import violations
+from matching.status import SolveStatus
 from tests.allocation_brute import brute_force, tiny_problems
 from tests.allocation_builders import UNIT, WAN
 from tests.allocation_builders import problem as _problem

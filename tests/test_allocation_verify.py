@@ -21,11 +21,11 @@ from matching.allocation.model import (
     Quota,
     QuotaMode,
     QuotaViolation,
-    SolveStatus,
     Unfunded,
     UnfundedReason,
 )
 from matching.allocation.verify import objective_of, spend_of, violations
+from matching.status import SolveStatus
 
 WAN = 1_000_000  # 1万 yuan in fen
 

@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass
 
 from bench.allocation.encode import Encoded, decode
-from matching.allocation.model import AllocationResult, SolveStatus
+from matching.allocation.model import AllocationResult
+from matching.status import SolveStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,8 @@ from bench.allocation.encode import (
     money_weight,
     weighted,
 )
-from matching.allocation.model import AllocationProblem, SolveStatus
+from matching.allocation.model import AllocationProblem
+from matching.status import SolveStatus
 
 STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,

@@ -21,8 +21,8 @@ from matching.allocation.model import (
     AllocationResult,
     Dimension,
     Objective,
-    SolveStatus,
 )
+from matching.status import SolveStatus
 
 SCORE_SCALE = 100
 """Integer score = round(score × 100)."""

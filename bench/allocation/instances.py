@@ -50,9 +50,9 @@ from matching.allocation.model import (
     LockKind,
     Quota,
     ScoreBand,
-    SolveStatus,
     TierRule,
 )
+from matching.status import SolveStatus
 
 SEED = 20261122
 WAN = 1_000_000

@@ -18,7 +18,8 @@ from ortools.math_opt.python import mathopt  # type: ignore[import-untyped]
 
 from bench.allocation.baseline import BaselineRun, finish
 from bench.allocation.encode import MILLION, SCORE_SCALE, Encoded, encode, weighted
-from matching.allocation.model import AllocationProblem, SolveStatus
+from matching.allocation.model import AllocationProblem
+from matching.status import SolveStatus
 
 HIGHS = mathopt.SolverType.HIGHS
 STATUS = {

@@ -20,13 +20,9 @@ from bench.allocation.instances import CASES, SEED, Case, make_problem
 from matching.allocation.bounds import prepare
 from matching.allocation.engine import allocate
 from matching.allocation.greedy import greedy_by_score
-from matching.allocation.model import (
-    AllocationProblem,
-    AllocationResult,
-    Objective,
-    SolveStatus,
-)
+from matching.allocation.model import AllocationProblem, AllocationResult, Objective
 from matching.allocation.verify import violations
+from matching.status import SolveStatus
 
 BASELINES = ("cpsat", "scip", "highs")
 EXACT_TOLERANCE = 1e-6

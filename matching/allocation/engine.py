@@ -26,16 +26,11 @@ from matching.allocation.conflicts import find_conflict
 from matching.allocation.explain import margins, reasons
 from matching.allocation.formulation import MILLION, Formulation, Sense, formulate, row_value
 from matching.allocation.greedy import Grant, assemble
-from matching.allocation.model import (
-    AllocationProblem,
-    AllocationResult,
-    Objective,
-    QuotaViolation,
-    SolveStatus,
-)
+from matching.allocation.model import AllocationProblem, AllocationResult, Objective, QuotaViolation
 from matching.allocation.optimise import Optimum, optimise
 from matching.allocation.rank import rank_order
 from matching.allocation.solution import Solution
+from matching.status import SolveStatus
 from scoring.model import Notice, StageTime
 
 DEFAULT_TIME_LIMIT_S = 60.0

@@ -27,11 +27,11 @@ from matching.allocation.model import (
     Objective,
     QuotaMode,
     QuotaViolation,
-    SolveStatus,
     Unfunded,
     UnfundedReason,
 )
 from matching.allocation.verify import MILLION, objective_of, spend_of
+from matching.status import SolveStatus
 from scoring.model import Notice, StageTime
 
 GREEDY_MISSED_RULES = "GREEDY_MISSED_RULES"

@@ -12,6 +12,7 @@ import enum
 import math
 from dataclasses import dataclass, field
 
+from matching.status import SolveStatus
 from scoring.errors import Violations
 from scoring.model import Notice, StageTime
 
@@ -67,15 +68,6 @@ class UnfundedReason(enum.Enum):
     LOCKED_REJECTED = "locked_rejected"
     DISPLACED_BY_QUOTA = "displaced_by_quota"
     NOT_SCORED = "not_scored"
-
-
-class SolveStatus(enum.Enum):
-    """How the solve ended."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    INFEASIBLE = "infeasible"
-    NO_SOLUTION_FOUND = "no_solution_found"
 
 
 def _money(v: Violations, name: str, value: int) -> None:

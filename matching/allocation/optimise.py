@@ -31,7 +31,7 @@ from matching.allocation.formulation import Formulation, Sense
 from matching.allocation.fullest import fund_most_fully
 from matching.allocation.highs import Run, is_whole, one_pool_each, read_run, solve_milp
 from matching.allocation.incumbent import rounded_incumbent
-from matching.allocation.model import Objective, SolveStatus
+from matching.allocation.model import Objective
 from matching.allocation.pools import whole_pools
 from matching.allocation.relax import (
     WHOLE_TOLERANCE,
@@ -42,6 +42,7 @@ from matching.allocation.relax import (
     relax,
 )
 from matching.allocation.solution import Solution, evaluate
+from matching.status import SolveStatus
 
 TOLERANCE = 1e-6
 LP_TOLERANCE = 1e-9

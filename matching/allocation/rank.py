@@ -24,10 +24,11 @@ from matching.allocation.amounts import Caps, candidate_ranks, raise_in_rank_ord
 from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.highs import ANY_GAP, read_run, solve_milp
 from matching.allocation.incumbent import rounded_incumbent
-from matching.allocation.model import Quota, SolveStatus
+from matching.allocation.model import Quota
 from matching.allocation.optimise import Optimum, nothing_to_fund
 from matching.allocation.relax import Program, build_program, relax
 from matching.allocation.solution import Solution, evaluate
+from matching.status import SolveStatus
 
 
 def rank_order(form: Formulation, deadline: float) -> Optimum:

@@ -23,9 +23,9 @@ from matching.allocation.model import (
     LockKind,
     Objective,
     QuotaMode,
-    SolveStatus,
     Spend,
 )
+from matching.status import SolveStatus
 
 MILLION = 1_000_000
 OBJECTIVE_TOLERANCE = 1e-6

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from matching.allocation import model as m
 from scoring.errors import Violations
-from service.convert.common import Options, all_built, build, enum_from_pb, summary_pb
-from venture.v1 import allocation_pb2, common_pb2, proposal_pb2
+from service.convert.common import STATUS_PB, Options, all_built, build, enum_from_pb, summary_pb
+from venture.v1 import allocation_pb2, proposal_pb2
 
 ENGINE = "venture-allocation"
 
@@ -44,12 +44,6 @@ REASON_PB: dict[m.UnfundedReason, allocation_pb2.UnfundedReason.ValueType] = {
     m.UnfundedReason.LOCKED_REJECTED: allocation_pb2.UNFUNDED_REASON_LOCKED_REJECTED,
     m.UnfundedReason.DISPLACED_BY_QUOTA: allocation_pb2.UNFUNDED_REASON_DISPLACED_BY_QUOTA,
     m.UnfundedReason.NOT_SCORED: allocation_pb2.UNFUNDED_REASON_NOT_SCORED,
-}
-STATUS_PB: dict[m.SolveStatus, common_pb2.SolveStatus.ValueType] = {
-    m.SolveStatus.OPTIMAL: common_pb2.SOLVE_STATUS_OPTIMAL,
-    m.SolveStatus.FEASIBLE: common_pb2.SOLVE_STATUS_FEASIBLE,
-    m.SolveStatus.INFEASIBLE: common_pb2.SOLVE_STATUS_INFEASIBLE,
-    m.SolveStatus.NO_SOLUTION_FOUND: common_pb2.SOLVE_STATUS_NO_SOLUTION_FOUND,
 }
 DIMENSION_PB = {domain: number for number, domain in DIMENSION.items()}
 

@@ -9,8 +9,16 @@ from typing import ParamSpec, Protocol, TypeVar
 
 from google.protobuf.duration_pb2 import Duration
 
+from matching.status import SolveStatus
 from scoring.errors import FieldViolation, InvalidProblem, Violations
 from venture.v1 import common_pb2
+
+STATUS_PB: dict[SolveStatus, common_pb2.SolveStatus.ValueType] = {
+    SolveStatus.OPTIMAL: common_pb2.SOLVE_STATUS_OPTIMAL,
+    SolveStatus.FEASIBLE: common_pb2.SOLVE_STATUS_FEASIBLE,
+    SolveStatus.INFEASIBLE: common_pb2.SOLVE_STATUS_INFEASIBLE,
+    SolveStatus.NO_SOLUTION_FOUND: common_pb2.SOLVE_STATUS_NO_SOLUTION_FOUND,
+}
 
 T = TypeVar("T")
 P = ParamSpec("P")
