@@ -10,6 +10,7 @@ from __future__ import annotations
 
 SUITES: dict[str, str] = {
     "allocation": "bench.allocation",
+    "matching": "bench.matching",
     "scoring": "bench.scoring",
     "service": "bench.service",
 }

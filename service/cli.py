@@ -13,15 +13,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from scoring.errors import InvalidProblem
+from scoring.errors import InvalidProblem, Unsatisfiable
 from service import config as config_module
 from service import handlers, table
 from service.client import DEFAULT_ADDRESS, VentureClient, VentureError
 from service.server import serve
-from venture.v1 import allocation_pb2, common_pb2, scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, matching_pb2, scoring_pb2
 
 EXIT_NO_ALLOCATION = 1
 EXIT_BAD_INPUT = 2
@@ -40,6 +41,12 @@ commands:
            server or in-process with --local, and print the shortlist
   allocate fund proposals from an AllocateFundingRequest JSON file within the budget
            and rules, via a running server or with --local, and print the awards
+  match-needs
+           match organizations to community needs from a MatchNeedsRequest JSON file,
+           via a running server or with --local, and print the matches and unmet needs
+  match-mentors
+           match mentors to organizations' weak areas from a MatchMentorsRequest JSON
+           file, via a running server or with --local, and print the teams
   health   ask a server for its gRPC health status (exit 0 when SERVING)
 
 Run `venture COMMAND --help` for a command's options.
@@ -79,6 +86,26 @@ def _parser() -> argparse.ArgumentParser:
         f"are printed), {EXIT_BAD_INPUT} on bad input.",
     )
     _add_call_arguments(allocate_p, "AllocateFundingRequest", "allocate")
+
+    needs_p = commands.add_parser(
+        "match-needs",
+        help="match organizations to needs from a request file",
+        description="Read FILE (a MatchNeedsRequest in proto3 JSON form), match organizations "
+        "to the needs and print the matches, each with its affinity, and every need left "
+        f"short with the reason. Exit {EXIT_NO_ALLOCATION} when the rules admit no matching "
+        f"(the needs and counts are printed), {EXIT_BAD_INPUT} on bad input.",
+    )
+    _add_call_arguments(needs_p, "MatchNeedsRequest", "match")
+
+    mentors_p = commands.add_parser(
+        "match-mentors",
+        help="match mentors to organizations from a request file",
+        description="Read FILE (a MatchMentorsRequest in proto3 JSON form), build mentor teams "
+        "that cover the organizations' weak areas and print them, every weak area left "
+        f"uncovered with the reason, and the stability check. Exit {EXIT_BAD_INPUT} on bad "
+        "input.",
+    )
+    _add_call_arguments(mentors_p, "MatchMentorsRequest", "match")
 
     health_p = commands.add_parser(
         "health",
@@ -123,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             return _score(args)
         if args.command == "allocate":
             return _allocate(args)
+        if args.command == "match-needs":
+            return _match_needs(args)
+        if args.command == "match-mentors":
+            return _match_mentors(args)
         return _health(args)
     except CommandFailed as failed:
         return failed.exit_code
@@ -184,11 +215,16 @@ def _call(
         with VentureClient(args.address, timeout_s=args.timeout) as client:
             return remote(client)
     except InvalidProblem as error:
+        if isinstance(error, Unsatisfiable):
+            print(f"venture {args.command}: FAILED_PRECONDITION: {error}", file=sys.stderr)
         _print_violations([(v.field, f"{v.description} (got {v.value})") for v in error.violations])
-        raise CommandFailed(EXIT_BAD_INPUT) from None
+        unsatisfiable = isinstance(error, Unsatisfiable)
+        raise CommandFailed(EXIT_NO_ALLOCATION if unsatisfiable else EXIT_BAD_INPUT) from None
     except VentureError as error:
         print(f"venture {args.command}: {error.code.name}: {error.message}", file=sys.stderr)
         _print_violations([(v.field, v.description) for v in error.violations])
+        if error.code == grpc.StatusCode.FAILED_PRECONDITION:
+            raise CommandFailed(EXIT_NO_ALLOCATION) from None
         raise CommandFailed(EXIT_BAD_INPUT if error.violations else EXIT_UNAVAILABLE) from None
 
 
@@ -230,6 +266,65 @@ def _allocate(args: argparse.Namespace) -> int:
     solved = not request.options.validate_only
     if solved and response.result.summary.status in NO_ALLOCATION:
         return EXIT_NO_ALLOCATION
+    return 0
+
+
+def _match_needs(args: argparse.Namespace) -> int:
+    request = _read(args, matching_pb2.MatchNeedsRequest)
+    deadline = time.monotonic() + args.timeout
+    response = _call(
+        args,
+        lambda: handlers.match_needs(request, config_module.Limits(), deadline),
+        lambda client: client.match_needs(request),
+    )
+    if args.json:
+        _print_json(response)
+    elif request.options.validate_only:
+        _print_validation(response.validation_errors)
+    else:
+        result = response.result
+        print(table.need_summary(result))
+        if result.assignments:
+            print()
+            print(f"Matches ({len(result.assignments)})")
+            print(table.need_assignments(request, result))
+        if result.unmet_needs:
+            print()
+            print(f"Needs left short ({len(result.unmet_needs)})")
+            print(table.unmet_needs(result))
+        for notice in result.notices:
+            print(f"note [{notice.code}]: {notice.message}")
+    solved = not request.options.validate_only
+    if solved and response.result.summary.status in NO_ALLOCATION:
+        return EXIT_NO_ALLOCATION
+    return 0
+
+
+def _match_mentors(args: argparse.Namespace) -> int:
+    request = _read(args, matching_pb2.MatchMentorsRequest)
+    deadline = time.monotonic() + args.timeout
+    response = _call(
+        args,
+        lambda: handlers.match_mentors(request, config_module.Limits(), deadline),
+        lambda client: client.match_mentors(request),
+    )
+    if args.json:
+        _print_json(response)
+    elif request.options.validate_only:
+        _print_validation(response.validation_errors)
+    else:
+        result = response.result
+        print(table.mentor_summary(result))
+        if result.assignments:
+            print()
+            print(f"Teams ({len(result.assignments)} assignments)")
+            print(table.mentor_assignments(request, result))
+        if result.uncovered:
+            print()
+            print(f"Uncovered weak areas ({len(result.uncovered)})")
+            print(table.uncovered_areas(result))
+        for notice in result.notices:
+            print(f"note [{notice.code}]: {notice.message}")
     return 0
 
 

@@ -21,7 +21,7 @@ from grpc_status import rpc_status
 
 from service.config import MIB
 from service.status import violations_from_status
-from venture.v1 import allocation_pb2, scoring_pb2, venture_service_pb2_grpc
+from venture.v1 import allocation_pb2, matching_pb2, scoring_pb2, venture_service_pb2_grpc
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 Response = TypeVar("Response")
@@ -132,3 +132,16 @@ class VentureClient:
     ) -> allocation_pb2.AllocateFundingResponse:
         """Allocate the budget; raises VentureError (INVALID_ARGUMENT lists every bad field)."""
         return self._unary(self._stub.AllocateFunding, request, timeout_s)
+
+    def match_needs(
+        self, request: matching_pb2.MatchNeedsRequest, *, timeout_s: float | None = None
+    ) -> matching_pb2.MatchNeedsResponse:
+        """Match organizations to needs; raises VentureError (INVALID_ARGUMENT lists every bad
+        field; FAILED_PRECONDITION names the needs and counts that make the rules impossible)."""
+        return self._unary(self._stub.MatchNeeds, request, timeout_s)
+
+    def match_mentors(
+        self, request: matching_pb2.MatchMentorsRequest, *, timeout_s: float | None = None
+    ) -> matching_pb2.MatchMentorsResponse:
+        """Match mentors to organizations' weak areas; raises VentureError."""
+        return self._unary(self._stub.MatchMentors, request, timeout_s)

@@ -39,6 +39,14 @@ class Limits:
     """Each quota is a constraint over every proposal it counts."""
     max_locked_decisions: int = 50_000
     """At most one per proposal is valid; the default matches max_proposals."""
+    max_needs: int = 50_000
+    max_organizations: int = 20_000
+    max_mentors: int = 5_000
+    max_candidate_pairs: int = 10_000_000
+    """needs × (organizations, or candidates_per_need when set): each candidate pair costs about
+    20 bytes in the matching's arrays, so this bounds them at about 200 MB."""
+    max_listed_pairs: int = 5_000_000
+    """Forbidden plus fixed pairs in one needs-matching request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,11 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("max_score_bands", int, "most score bands per allocation request"),
     ("max_quotas", int, "most quotas per allocation request"),
     ("max_locked_decisions", int, "most locked decisions per allocation request"),
+    ("max_needs", int, "most needs per matching request"),
+    ("max_organizations", int, "most organizations per matching request"),
+    ("max_mentors", int, "most mentors per mentor-matching request"),
+    ("max_candidate_pairs", int, "most candidate (need, organization) pairs per request"),
+    ("max_listed_pairs", int, "most forbidden plus fixed pairs per needs-matching request"),
 )
 _LIMIT_NAMES = {f.name for f in fields(Limits)}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

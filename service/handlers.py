@@ -11,15 +11,24 @@ from dataclasses import replace
 
 from matching.allocation.engine import DEFAULT_TIME_LIMIT_S, allocate
 from matching.allocation.validate import validate_problem as validate_allocation
+from matching.mentors.engine import DEFAULT_TIME_LIMIT_S as MENTORS_TIME_LIMIT_S
+from matching.mentors.engine import match_mentors as solve_mentors
+from matching.mentors.validate import validate_problem as validate_mentors
+from matching.needs.engine import DEFAULT_TIME_LIMIT_S as NEEDS_TIME_LIMIT_S
+from matching.needs.engine import ENGINE as NEEDS_ENGINE
+from matching.needs.engine import match_needs as solve_needs
+from matching.needs.validate import validate_problem as validate_needs
 from scoring.engine import score_proposals as score
 from scoring.errors import InvalidProblem, Violations
 from scoring.model import DEFAULT_BOOTSTRAP_SAMPLES
 from scoring.validate import validate_problem
 from service.config import Limits
 from service.convert import allocation as allocation_convert
+from service.convert import mentors as mentors_convert
+from service.convert import needs as needs_convert
 from service.convert.common import echo_labels, options_from_pb, violations_to_pb
 from service.convert.scoring import problem_from_pb, result_to_pb
-from venture.v1 import allocation_pb2, common_pb2, scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, matching_pb2, scoring_pb2
 
 OPTION_UNUSED = "OPTION_UNUSED"
 DEADLINE_MARGIN_S = 0.2
@@ -170,13 +179,18 @@ def allocate_funding(
     return response
 
 
-def solve_time_limit(requested_s: float | None, deadline: float | None) -> float | None:
-    """The engine's time limit: the request's own limit (None: the engine's default), cut to end
-    DEADLINE_MARGIN_S before the call's deadline, as RequestOptions.time_limit promises."""
+def solve_time_limit(
+    requested_s: float | None,
+    deadline: float | None,
+    default_s: float = DEFAULT_TIME_LIMIT_S,
+) -> float | None:
+    """The engine's time limit: the request's own limit (None: the engine's default,
+    `default_s`), cut to end DEADLINE_MARGIN_S before the call's deadline, as
+    RequestOptions.time_limit promises."""
     if deadline is None:
         return requested_s
     left = max(deadline - time.monotonic() - DEADLINE_MARGIN_S, MIN_TIME_LIMIT_S)
-    return min(DEFAULT_TIME_LIMIT_S if requested_s is None else requested_s, left)
+    return min(default_s if requested_s is None else requested_s, left)
 
 
 def _note_unused_allocation_options(
@@ -189,3 +203,115 @@ def _note_unused_allocation_options(
             message="options.top_k is not used: AllocateFunding returns every award and every "
             "unfunded proposal",
         )
+
+
+def check_needs_limits(request: matching_pb2.MatchNeedsRequest, limits: Limits) -> None:
+    """Refuse oversized requests before converting anything, naming the limit."""
+    v = Violations()
+    _check_count(v, "needs", len(request.needs), limits.max_needs, "max_needs")
+    _check_count(
+        v,
+        "organizations",
+        len(request.organizations),
+        limits.max_organizations,
+        "max_organizations",
+    )
+    policy = request.policy
+    listed = len(policy.forbidden_pairs) + len(policy.fixed_pairs)
+    v.require(
+        listed <= limits.max_listed_pairs,
+        "policy.forbidden_pairs",
+        listed,
+        f"at most {limits.max_listed_pairs} forbidden plus fixed pairs per request (server limit "
+        "max_listed_pairs)",
+    )
+    per_need = len(request.organizations)
+    if policy.candidates_per_need > 0:
+        per_need = min(per_need, policy.candidates_per_need)
+    v.require(
+        len(request.needs) * per_need <= limits.max_candidate_pairs,
+        "policy.candidates_per_need",
+        policy.candidates_per_need,
+        f"{len(request.needs)} needs x {per_need} candidate organizations each exceeds the server "
+        f"limit max_candidate_pairs ({limits.max_candidate_pairs}); set candidates_per_need to at "
+        f"most {max(limits.max_candidate_pairs // max(len(request.needs), 1), 1)}",
+    )
+    v.raise_if_any()
+
+
+def match_needs(
+    request: matching_pb2.MatchNeedsRequest,
+    limits: Limits,
+    deadline: float | None = None,
+) -> matching_pb2.MatchNeedsResponse:
+    """MatchNeeds: organizations to community needs, optimal or fair, with ranked alternatives.
+
+    `deadline` is the call's deadline on the time.monotonic() clock (None: none set).
+    """
+    check_needs_limits(request, limits)
+    violations = Violations()
+    options = options_from_pb(request.options, violations)
+    problem = needs_convert.problem_from_pb(request, options, violations)
+    response = matching_pb2.MatchNeedsResponse()
+    echo_labels(request, response)
+    if options.validate_only:
+        if problem is not None:
+            try:
+                validate_needs(problem)
+            except InvalidProblem as error:
+                violations.extend(error)
+        response.validation_errors.extend(violations_to_pb(list(violations)))
+        return response
+    violations.raise_if_any()
+    assert problem is not None  # no violations means every field converted
+    limit = solve_time_limit(problem.time_limit_s, deadline, NEEDS_TIME_LIMIT_S)
+    problem = replace(problem, time_limit_s=limit)
+    # The engine validates cross-references itself; an Unsatisfiable from it stays
+    # FAILED_PRECONDITION.
+    result = solve_needs(problem)
+    response.result.CopyFrom(
+        needs_convert.result_to_pb(result, NEEDS_ENGINE, options.exclude_timings)
+    )
+    return response
+
+
+def check_mentors_limits(request: matching_pb2.MatchMentorsRequest, limits: Limits) -> None:
+    """Refuse oversized requests before converting anything, naming the limit."""
+    v = Violations()
+    _check_count(v, "mentors", len(request.mentors), limits.max_mentors, "max_mentors")
+    _check_count(
+        v,
+        "organizations",
+        len(request.organizations),
+        limits.max_organizations,
+        "max_organizations",
+    )
+    v.raise_if_any()
+
+
+def match_mentors(
+    request: matching_pb2.MatchMentorsRequest,
+    limits: Limits,
+    deadline: float | None = None,
+) -> matching_pb2.MatchMentorsResponse:
+    """MatchMentors: mentor teams that cover organizations' weak areas, explained."""
+    check_mentors_limits(request, limits)
+    violations = Violations()
+    options = options_from_pb(request.options, violations)
+    problem = mentors_convert.problem_from_pb(request, options, violations)
+    response = matching_pb2.MatchMentorsResponse()
+    echo_labels(request, response)
+    if problem is not None:
+        try:
+            validate_mentors(problem)
+        except InvalidProblem as error:
+            violations.extend(error)
+    if options.validate_only:
+        response.validation_errors.extend(violations_to_pb(list(violations)))
+        return response
+    violations.raise_if_any()
+    assert problem is not None  # no violations means every field converted
+    limit = solve_time_limit(problem.time_limit_s, deadline, MENTORS_TIME_LIMIT_S)
+    result = solve_mentors(replace(problem, time_limit_s=limit))
+    response.result.CopyFrom(mentors_convert.result_to_pb(result, options.exclude_timings))
+    return response

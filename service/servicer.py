@@ -29,10 +29,8 @@ Request = TypeVar("Request")
 Response = TypeVar("Response")
 
 SERVICE_NAME = "venture.v1.VentureService"
-LIVE_RPCS = ("ScoreProposals", "AllocateFunding")
+LIVE_RPCS = ("ScoreProposals", "AllocateFunding", "MatchNeeds", "MatchMentors")
 PLANNED = {
-    "MatchNeeds": 4,
-    "MatchMentors": 4,
     "OptimizeRound": 5,
     "BatchOptimizeRounds": 5,
 }
@@ -81,12 +79,14 @@ class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
     async def MatchNeeds(
         self, request: matching_pb2.MatchNeedsRequest, context: Context
     ) -> matching_pb2.MatchNeedsResponse:
-        await _unimplemented(context, "MatchNeeds")
+        match = partial(handlers.match_needs, deadline=_deadline(context))
+        return await self._run(match, request)
 
     async def MatchMentors(
         self, request: matching_pb2.MatchMentorsRequest, context: Context
     ) -> matching_pb2.MatchMentorsResponse:
-        await _unimplemented(context, "MatchMentors")
+        match = partial(handlers.match_mentors, deadline=_deadline(context))
+        return await self._run(match, request)
 
     async def OptimizeRound(
         self, request: round_pb2.OptimizeRoundRequest, context: Context

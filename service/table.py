@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from venture.v1 import allocation_pb2, common_pb2, scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, matching_pb2, scoring_pb2
 
 _OUTCOME_TEXT = {
     scoring_pb2.SCORING_OUTCOME_QUALIFIED: "qualified",
@@ -205,4 +205,111 @@ def allocation_summary(result: allocation_pb2.AllocationResult) -> str:
         f"({yuan(result.remaining_fen)} left)\n"
         f"objective {summary.objective:.2f}, bound {summary.best_bound:.2f}, "
         f"gap {summary.relative_gap:.2%}"
+    )
+
+
+def _parts(affinity: matching_pb2.Affinity) -> str:
+    """The three largest contributions, e.g. "domain .35 text .18 region .10"."""
+    top = sorted(affinity.parts, key=lambda p: -p.contribution)[:3]
+    return " ".join(f"{p.part} {p.contribution:.2f}" for p in top if p.contribution > 0)
+
+
+def need_assignments(
+    request: matching_pb2.MatchNeedsRequest, result: matching_pb2.NeedMatchResult
+) -> str:
+    """The matches: need, organization, affinity and what it is made of."""
+    needs = {n.need_id: n.display_name for n in request.needs}
+    orgs = {o.organization_id: o.display_name for o in request.organizations}
+    rows = [
+        [
+            a.need_id,
+            clip(needs.get(a.need_id, ""), 18),
+            a.organization_id,
+            clip(orgs.get(a.organization_id, ""), 18),
+            f"{a.affinity.total:.3f}",
+            _parts(a.affinity),
+            "yes" if a.fixed else "",
+        ]
+        for a in result.assignments
+    ]
+    headers = ["need", "name", "organization", "name", "affinity", "made of", "fixed"]
+    return render(headers, rows, right={4})
+
+
+_UNMET_TEXT = {
+    value.number: value.name.removeprefix("UNMET_REASON_").lower().replace("_", " ")
+    for value in matching_pb2.UnmetReason.DESCRIPTOR.values
+}
+
+
+def unmet_needs(result: matching_pb2.NeedMatchResult) -> str:
+    """Needs left short: asked, got, why."""
+    rows = [
+        [u.need_id, str(u.required), str(u.assigned), _UNMET_TEXT.get(u.reason, "?"), u.message]
+        for u in result.unmet_needs
+    ]
+    return render(["need", "asked", "got", "reason", "why"], rows, right={1, 2})
+
+
+def need_summary(result: matching_pb2.NeedMatchResult) -> str:
+    """How the solve ended, totals, and the worst-off need."""
+    summary = result.summary
+    status = common_pb2.SolveStatus.Name(summary.status).removeprefix("SOLVE_STATUS_").lower()
+    return (
+        f"Matching {status}: {len(result.assignments)} matches, "
+        f"{len(result.unmet_needs)} need(s) short\n"
+        f"total priority x affinity {result.total_affinity:.4f} (bound {summary.best_bound:.4f}), "
+        f"worst-off need {result.worst_need_affinity:.3f}"
+    )
+
+
+_UNCOVERED_TEXT = {
+    value.number: value.name.removeprefix("UNCOVERED_REASON_").lower().replace("_", " ")
+    for value in matching_pb2.UncoveredReason.DESCRIPTOR.values
+}
+
+
+def mentor_assignments(
+    request: matching_pb2.MatchMentorsRequest, result: matching_pb2.MentorMatchResult
+) -> str:
+    """The teams: organization, mentor, the weak areas the mentor covers, value."""
+    orgs = {o.organization_id: o.display_name for o in request.organizations}
+    mentors = {x.mentor_id: x.display_name for x in request.mentors}
+    rows = [
+        [
+            a.organization_id,
+            clip(orgs.get(a.organization_id, ""), 16),
+            a.mentor_id,
+            clip(mentors.get(a.mentor_id, ""), 10),
+            ", ".join(f"{c.area} (L{c.level})" for c in a.covered),
+            f"{a.value:.2f}",
+        ]
+        for a in result.assignments
+    ]
+    return render(["organization", "name", "mentor", "name", "covers", "value"], rows, right={5})
+
+
+def uncovered_areas(result: matching_pb2.MentorMatchResult) -> str:
+    rows = [
+        [
+            u.organization_id,
+            u.area,
+            f"{u.severity:.1f}",
+            _UNCOVERED_TEXT.get(u.reason, "?"),
+            u.message,
+        ]
+        for u in result.uncovered
+    ]
+    return render(["organization", "area", "severity", "reason", "why"], rows, right={2})
+
+
+def mentor_summary(result: matching_pb2.MentorMatchResult) -> str:
+    summary = result.summary
+    status = common_pb2.SolveStatus.Name(summary.status).removeprefix("SOLVE_STATUS_").lower()
+    return (
+        f"Mentor matching {status}: {len(result.assignments)} assignments, "
+        f"{len(result.uncovered)} weak area(s) uncovered, "
+        f"{result.blocking_pairs} blocking pair(s)\n"
+        f"coverage {summary.objective:.3f} (bound {summary.best_bound:.3f}, "
+        f"gap {summary.relative_gap:.2%})"
     )

@@ -18,7 +18,6 @@ from service.client import VentureClient, VentureError
 from tests.helpers import ServerThread, small_request
 from venture.v1 import (
     common_pb2,
-    matching_pb2,
     round_pb2,
     scoring_pb2,
     venture_service_pb2_grpc,
@@ -171,8 +170,6 @@ def test_validate_only_returns_violations_without_solving(
 @pytest.mark.parametrize(
     ("method", "request_type", "issue"),
     [
-        ("MatchNeeds", matching_pb2.MatchNeedsRequest, 4),
-        ("MatchMentors", matching_pb2.MatchMentorsRequest, 4),
         ("OptimizeRound", round_pb2.OptimizeRoundRequest, 5),
     ],
 )
