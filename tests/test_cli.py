@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.allocation.instances import CASES, make_problem
@@ -26,7 +27,7 @@ from tests.helpers import (
     small_allocation_request,
     small_request,
 )
-from venture.v1 import allocation_pb2, scoring_pb2
+from venture.v1 import allocation_pb2, matching_pb2, scoring_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples/score_county.json"
@@ -42,8 +43,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_explains_each_command() -> None:
     done = _run("--help")
     assert done.returncode == 0
-    for command in ("serve", "score", "allocate", "health"):
-        assert f"  {command} " in done.stdout
+    for command in ("serve", "score", "allocate", "match-needs", "match-mentors", "health"):
+        assert f"\n  {command}" in done.stdout
     serve_help = _run("serve", "--help").stdout
     assert "--port" in serve_help and "VENTURE_PORT" in serve_help
 
@@ -207,7 +208,7 @@ def test_score_local_and_address_are_exclusive() -> None:
     assert "not allowed with argument" in done.stderr
 
 
-def _write(tmp_path: Path, request: allocation_pb2.AllocateFundingRequest) -> Path:
+def _write(tmp_path: Path, request: Message) -> Path:
     path = tmp_path / "allocate.json"
     path.write_text(json_format.MessageToJson(request), encoding="utf-8")
     return path
@@ -308,3 +309,42 @@ def test_allocate_json_output_stays_valid_json_when_the_solver_prints(tmp_path: 
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
     assert response["result"]["summary"]["status"] == "SOLVE_STATUS_OPTIMAL"
+
+
+NEEDS_EXAMPLE = ROOT / "examples/match_needs_county.json"
+MENTORS_EXAMPLE = ROOT / "examples/match_mentors_county.json"
+
+
+def test_match_needs_local_prints_matches_and_unmet_needs() -> None:
+    done = _run("match-needs", str(NEEDS_EXAMPLE), "--local")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Matching optimal: ")
+    assert "Matches (" in done.stdout and "Needs left short (" in done.stdout
+    assert "domain mismatch" in done.stdout  # N30 asks for legal aid, which nobody offers
+
+
+def test_match_needs_json_is_the_whole_response() -> None:
+    done = _run("match-needs", str(NEEDS_EXAMPLE), "--local", "--json")
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response["result"]["summary"]["status"] == "SOLVE_STATUS_OPTIMAL"
+    assert len(response["result"]["needCandidates"]) == 30
+
+
+def test_match_needs_exits_1_when_minimums_cannot_hold(tmp_path: Path) -> None:
+    request = json_format.Parse(
+        NEEDS_EXAMPLE.read_text(encoding="utf-8"), matching_pb2.MatchNeedsRequest()
+    )
+    request.policy.soft_minimums = False
+    done = _run("match-needs", str(_write(tmp_path, request)), "--local")
+    assert done.returncode == 1, done.stderr
+    assert "FAILED_PRECONDITION" in done.stderr
+    assert "needs[29].min_organizations" in done.stderr  # N30: no legal-aid organization
+
+
+def test_match_mentors_through_a_running_server() -> None:
+    with ServedProcess() as served:
+        done = _run("match-mentors", str(MENTORS_EXAMPLE), "--address", served.address)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Mentor matching optimal: ")
+    assert "Teams (" in done.stdout

@@ -15,7 +15,7 @@ from matching.needs.affinity import features_of
 from matching.needs.candidates import candidate_pairs
 from matching.needs.encode import encode
 from matching.needs.engine import match_needs
-from matching.needs.flow import solve_flow
+from matching.needs.flow import FlowInfeasible, solve_flow
 from matching.needs.model import MatchObjective, NeedMatchingProblem
 from matching.needs.validate import validate_problem
 from matching.needs.verify import violations
@@ -158,24 +158,37 @@ def test_matches_the_brute_force_optimum(p: NeedMatchingProblem) -> None:
         assert math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-6), (key, best)
 
 
-@given(st.integers(0, 2**31 - 1), st.integers(1, 4))
-def test_pricing_from_few_pairs_per_need_reaches_the_full_optimum(seed: int, per_need: int) -> None:
+@given(st.integers(0, 2**31 - 1), st.integers(1, 4), st.booleans())
+def test_pricing_from_few_pairs_per_need_reaches_the_full_optimum(
+    seed: int, per_need: int, soft: bool
+) -> None:
     rng = np.random.default_rng(seed)
     needs = [
         need(f"N{i}", "e", f"R{rng.integers(4)}", low=int(rng.integers(1, 3)), high=2)
         for i in range(12)
     ]
     orgs = [
-        org(f"O{j}", ["e"], [f"R{rng.integers(4)}"], capacity=int(rng.integers(1, 4)))
+        org(
+            f"O{j}",
+            ["e"],
+            [f"R{rng.integers(4)}"],
+            capacity=int(rng.integers(1, 4)),
+            min_load=int(rng.integers(0, 2)),
+        )
         for j in range(8)
     ]
-    p = problem(needs, orgs, soft=True)
+    p = problem(needs, orgs, soft=soft)
     pairs = candidate_pairs(
         p, features_of(p.needs, p.organizations, {}), p.policy.weights.normalised()
     )
     enc = encode(p, pairs)
-    few = solve_flow(enc, per_need=per_need)
-    full = solve_flow(enc, per_need=len(orgs))
+    try:
+        full = solve_flow(enc, soft=soft, per_need=len(orgs))
+    except FlowInfeasible:
+        with pytest.raises(FlowInfeasible):
+            solve_flow(enc, soft=soft, per_need=per_need)
+        return
+    few = solve_flow(enc, soft=soft, per_need=per_need)
     assert float(np.sum(enc.value[few.chosen])) == pytest.approx(
         float(np.sum(enc.value[full.chosen])), abs=1e-9
     )

@@ -29,7 +29,7 @@ from matching.needs.candidates import CandidatePairs, candidate_pairs, precheck
 from matching.needs.cpsat import VALUE_SCALE, solve_cpsat
 from matching.needs.encode import Encoded, encode
 from matching.needs.explain import Explainer
-from matching.needs.flow import MIN_PRECISE_SCALE, MinLoadsInfeasible, solve_flow
+from matching.needs.flow import MIN_PRECISE_SCALE, FlowInfeasible, solve_flow
 from matching.needs.infeasible import loads_short, needs_short
 from matching.needs.model import MatchObjective, NeedMatchingProblem, NeedMatchResult
 from matching.needs.validate import validate_problem
@@ -99,10 +99,12 @@ def match_needs(problem: NeedMatchingProblem) -> NeedMatchResult:
 def _by_flow(
     problem: NeedMatchingProblem, enc: Encoded, notices: list[Notice]
 ) -> npt.NDArray[np.bool_]:
+    soft = problem.policy.soft_minimums
     try:
-        solution = solve_flow(enc)
-    except MinLoadsInfeasible:
-        raise loads_short(problem, enc) from None
+        solution = solve_flow(enc, soft)
+    except FlowInfeasible:
+        short = None if soft else needs_short(problem, enc)
+        raise (short or loads_short(problem, enc)) from None
     if solution.scale < MIN_PRECISE_SCALE:
         notices.append(
             Notice(

@@ -83,7 +83,10 @@ class Explainer:
     def _org_rows(self) -> list[IntArray]:
         """Each organization's top_k candidate rows, best affinity first, then need order."""
         p, top_k = self.pairs, self.problem.top_k
-        by_org = np.argsort(p.organization, kind="stable")  # a radix sort; need order kept
+        codes = p.organization
+        if len(self.problem.organizations) <= np.iinfo(np.uint16).max:
+            codes = codes.astype(np.uint16)  # numpy radix-sorts 16-bit keys
+        by_org = np.argsort(codes, kind="stable")  # need order kept within an organization
         starts = np.searchsorted(
             p.organization[by_org], np.arange(len(self.problem.organizations) + 1)
         )
@@ -143,41 +146,33 @@ class Explainer:
         )
 
     def need_candidates(self) -> tuple[NeedCandidates, ...]:
-        orgs = self.problem.organizations
+        org_ids = [o.organization_id for o in self.problem.organizations]
         org_of = self.pairs.organization
         return tuple(
-            NeedCandidates(
-                need.need_id,
-                tuple(
-                    Candidate(
-                        orgs[int(org_of[k])].organization_id,
-                        rank,
-                        self.affinity[int(k)],
-                        bool(self.chosen[k]),
-                    )
-                    for rank, k in enumerate(rows.tolist(), start=1)
-                ),
-            )
+            NeedCandidates(need.need_id, self._ranked(rows, org_ids, org_of))
             for need, rows in zip(self.problem.needs, self.need_rows, strict=True)
         )
 
     def organization_candidates(self) -> tuple[OrganizationCandidates, ...]:
-        needs = self.problem.needs
+        need_ids = [n.need_id for n in self.problem.needs]
         need_of = self.pairs.need
         return tuple(
-            OrganizationCandidates(
-                org.organization_id,
-                tuple(
-                    Candidate(
-                        needs[int(need_of[k])].need_id,
-                        rank,
-                        self.affinity[int(k)],
-                        bool(self.chosen[k]),
-                    )
-                    for rank, k in enumerate(rows.tolist(), start=1)
-                ),
-            )
+            OrganizationCandidates(org.organization_id, self._ranked(rows, need_ids, need_of))
             for org, rows in zip(self.problem.organizations, self.org_rows, strict=True)
+        )
+
+    def _ranked(
+        self, rows: IntArray, ids: list[str], other: npt.NDArray[np.integer]
+    ) -> tuple[Candidate, ...]:
+        """Candidates for these pair rows, ranked in row order; `other` maps a row to the
+        index of the side being listed (organization for a need, need for an organization)."""
+        affinity = self.affinity
+        return tuple(
+            Candidate(ids[o], rank, affinity[k], c)
+            for rank, (k, o, c) in enumerate(
+                zip(rows.tolist(), other[rows].tolist(), self.chosen[rows].tolist(), strict=True),
+                start=1,
+            )
         )
 
     def unmet(self, shortfalls: tuple[NeedShortfall, ...]) -> tuple[UnmetNeed, ...]:

@@ -1,11 +1,13 @@
 """Needs matching as a min-cost flow (OR-Tools, built from arrays), proven optimal over every
 candidate pair while the solver only ever sees a few per need.
 
-The network: source → need (two arcs: the need's still-required organizations at a bonus M
-larger than any total value, then its optional ones at 0) → organization (one arc per pair, cost
-−value) → sink; a bypass source → sink lets needs stay short; organizations' minimum loads are
-node demands, so they are hard. Minimum cost is then lexicographic: the most required places
-filled first, then the most value. Solving on each need's best pairs and pricing the rest with
+The network: source → need → organization (one arc per pair, cost −value) → sink, with a
+bypass source → sink for places left empty. Organizations' minimum loads are node demands, so
+they are hard. A need's required places are node supplies in hard mode (so they are hard too,
+and the flow is infeasible when they cannot all be filled); in soft mode they are a source arc
+at a bonus M larger than any total value, so minimum cost is lexicographic: the most required
+places filled first, then the most value. (The bonus is kept out of hard mode because a wide
+cost range slows cost scaling.) Solving on each need's best pairs and pricing the rest with
 the optimal flow's node potentials (column generation) keeps the network small: a pair left
 out with non-negative reduced cost cannot improve the optimum, so none is ever lost.
 """
@@ -24,14 +26,17 @@ INT64_HEADROOM = 2**61
 """Costs times (nodes + 1) stay below this: OR-Tools' cost scaling multiplies costs by the
 node count, and its sums must not overflow a signed 64-bit integer."""
 MIN_PRECISE_SCALE = 10**7
+"""Below this many integer units per unit of value, totals could drift past 1e-6 relative."""
 PAIRS_PER_NEED = 28
 """Pairs of each need in the first network solved, beyond 4 per organization it may take: on
 realistic rounds the first solve is then nearly always proven optimal at once."""
-"""Below this many integer units per unit of value, totals could drift past 1e-6 relative."""
+WHOLE_SHARE = 0.6
+"""When the first network would hold more than this share of the pairs, solve them all."""
 
 
-class MinLoadsInfeasible(Exception):
-    """Organizations' minimum loads cannot all be met (with the needs' maxima and candidates)."""
+class FlowInfeasible(Exception):
+    """The hard counts cannot all hold: needs' minimums (hard mode) or organizations' minimum
+    loads, with the candidates there are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +61,6 @@ class _Network:
     capacities: IntArray
     costs: IntArray
     supplies: IntArray
-    required_arcs: int
-    """The first `required_arcs` arcs are the bonus (required) arcs."""
 
 
 def value_scale(enc: Encoded) -> int:
@@ -74,25 +77,36 @@ def value_scale(enc: Encoded) -> int:
     return scale
 
 
-def solve_flow(enc: Encoded, per_need: int | None = None) -> FlowSolution:
+def solve_flow(enc: Encoded, soft: bool, per_need: int | None = None) -> FlowSolution:
     """The optimal matching over all free candidate pairs (fixed pairs are added back).
 
-    Raises MinLoadsInfeasible when organizations' minimum loads cannot be met.
+    Raises FlowInfeasible when the hard counts cannot all hold.
     """
     scale = value_scale(enc)
     free = np.flatnonzero(enc.free)
     weight = scaled(enc.value[free], scale)
     need = enc.pairs.need[free].astype(np.int64)
     org = enc.pairs.organization[free].astype(np.int64) + enc.n_needs
-    bonus = int(_top_total(enc, weight, need)) + 1
-    network = _network(enc, bonus)
+    network = _network(enc, int(_top_total(enc, weight, need)) + 1 if soft else None)
     k = per_need if per_need is not None else PAIRS_PER_NEED + 4 * int(enc.need_max.max(initial=0))
     active = _best_per_need(need, k)
+    if active.sum() > WHOLE_SHARE * len(active):
+        active[:] = True
     rounds = 0
     while True:
         rounds += 1
-        flows, arcs = _solve(network, need[active], org[active], weight[active])
+        try:
+            flows, arcs = _solve(network, need[active], org[active], weight[active])
+        except FlowInfeasible:
+            if active.all():
+                raise
+            # Hard counts may need pairs outside each need's best few: only all of them
+            # together can prove that the counts cannot hold.
+            active[:] = True
+            continue
         pair_flows = flows[len(network.tails) :]
+        if active.all():
+            break
         potential = _potentials(arcs, flows, len(network.supplies))
         reduced = -weight + potential[need] - potential[org]
         violated = np.flatnonzero((reduced < 0) & ~active)
@@ -114,41 +128,43 @@ def _top_total(enc: Encoded, weight: IntArray, need: IntArray) -> int:
     return int(np.sum(best * enc.need_max))
 
 
-def _network(enc: Encoded, bonus: int) -> _Network:
+def _network(enc: Encoded, bonus: int | None) -> _Network:
+    """The arcs other than the pairs, and the supplies. `bonus`: soft mode's M; None: hard."""
     n, m = enc.n_needs, enc.n_orgs
     source, sink = n + m, n + m + 1
     needs = np.arange(n, dtype=np.int64)
     orgs = np.arange(n, n + m, dtype=np.int64)
-    required = enc.need_min > 0
-    optional = enc.need_max - enc.need_min > 0
     room = enc.org_capacity - enc.org_min_load
-    total = int(enc.need_max.sum())
+    has_room = room > 0
+    supplies = np.zeros(n + m + 2, dtype=np.int64)
+    optional = enc.need_max - enc.need_min
+    if bonus is None:
+        supplies[needs] = enc.need_min  # required places start at the need: hard
+        required = np.zeros(n, dtype=bool)
+    else:
+        required = enc.need_min > 0  # required places come from the source at a bonus
+    has_optional = optional > 0
+    through_source = int(optional.sum()) + (0 if bonus is None else int(enc.need_min.sum()))
     tails = np.concatenate(
-        [np.full(required.sum() + optional.sum() + 1, source), orgs[room > 0]]
-    ).astype(np.int64)
+        [np.full(required.sum() + has_optional.sum() + 1, source), orgs[has_room]]
+    )
     heads = np.concatenate(
-        [needs[required], needs[optional], [sink], np.full((room > 0).sum(), sink)]
+        [needs[required], needs[has_optional], [sink], np.full(has_room.sum(), sink)]
     )
     capacities = np.concatenate(
-        [enc.need_min[required], (enc.need_max - enc.need_min)[optional], [total], room[room > 0]]
+        [enc.need_min[required], optional[has_optional], [through_source], room[has_room]]
     )
-    costs = np.concatenate(
-        [
-            np.full(required.sum(), -bonus),
-            np.zeros(optional.sum() + 1 + (room > 0).sum(), dtype=np.int64),
-        ]
-    )
-    supplies = np.zeros(n + m + 2, dtype=np.int64)
-    supplies[source] = total
+    costs = np.zeros(len(tails), dtype=np.int64)
+    costs[: required.sum()] = -(bonus or 0)
+    supplies[source] = through_source
     supplies[orgs] = -enc.org_min_load
-    supplies[sink] = -(total - int(enc.org_min_load.sum()))
+    supplies[sink] = -(int(supplies[: n + m + 1].sum()))
     return _Network(
-        tails,
+        tails.astype(np.int64),
         heads.astype(np.int64),
         capacities.astype(np.int64),
         costs,
         supplies,
-        int(required.sum()),
     )
 
 
@@ -184,7 +200,7 @@ def _solve(
     solver.set_nodes_supplies(np.arange(len(network.supplies)), network.supplies)
     status = solver.solve()
     if status == min_cost_flow.SimpleMinCostFlow.INFEASIBLE:
-        raise MinLoadsInfeasible
+        raise FlowInfeasible
     if status != min_cost_flow.SimpleMinCostFlow.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
     flows = np.asarray(solver.flows(np.arange(solver.num_arcs())), dtype=np.int64)

@@ -729,7 +729,11 @@ class NeedMatchResult(_message.Message):
     total_affinity: _builtins.float
     """Sum of priority x affinity over the matches."""
     worst_need_affinity: _builtins.float
-    """Smallest affinity a need received (mean over its matches)."""
+    """The worst-off need's affinity: the smallest, over needs with at least one
+    candidate, of the affinity of its matches divided by max(matches,
+    min_organizations) (the mean over its matches, with required places left
+    empty counting as zero). MATCH_OBJECTIVE_FAIR maximises it first.
+    """
     @_builtins.property
     def assignments(self) -> _containers.RepeatedCompositeFieldContainer[Global___NeedAssignment]:
         """The matches."""
@@ -953,7 +957,11 @@ class Mentor(_message.Message):
 
     @_builtins.property
     def regions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Regions the mentor can visit. Empty with remote false: any."""
+        """Regions the mentor can visit. Empty with remote false: any. A mentor with
+        regions reaches an organization that works in one of them; an
+        organization with no regions is reached only by remote mentors and
+        mentors without regions.
+        """
 
     @_builtins.property
     def conflict_organization_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -986,7 +994,10 @@ class MentorMatchingPolicy(_message.Message):
 
     BALANCE_LOAD_FIELD_NUMBER: _builtins.int
     balance_load: _builtins.bool
-    """Spread organizations across mentors rather than loading the best ones."""
+    """Among the matchings of best coverage (never giving any coverage up), take
+    the one whose busiest mentor has the fewest organizations, then the
+    smallest sum of squared loads.
+    """
     def __init__(
         self,
         *,
@@ -1045,7 +1056,9 @@ class MentorAssignment(_message.Message):
     mentor_id: _builtins.str
     """The mentor."""
     value: _builtins.float
-    """Value of the match (severity x level over covered areas)."""
+    """Value of the match: the sum over the areas it covers of severity x
+    level / 5.
+    """
     @_builtins.property
     def covered(self) -> _containers.RepeatedCompositeFieldContainer[Global___CoveredArea]:
         """Weak areas this mentor covers for this organization."""
