@@ -1,4 +1,5 @@
-"""Handlers without a server: AllocateFunding's request limits and its solve time limit."""
+"""Handlers without a server: request limits of AllocateFunding, MatchNeeds and MatchMentors,
+and the solve time limit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from scoring.errors import InvalidProblem
 from service import handlers
 from service.config import Limits
 from tests.helpers import WAN, small_allocation_request
+from tests.matching_wire import county_mentors_request, county_needs_request
 from venture.v1 import allocation_pb2
 
 Request = allocation_pb2.AllocateFundingRequest
@@ -113,3 +115,23 @@ def test_a_spent_deadline_still_gives_the_engine_a_valid_limit() -> None:
     spent = time.monotonic() - 1
     assert handlers.solve_time_limit(None, spent) == handlers.MIN_TIME_LIMIT_S
     assert handlers.solve_time_limit(5, spent) == handlers.MIN_TIME_LIMIT_S
+
+
+def test_matching_limits_name_the_setting() -> None:
+    needs = county_needs_request()  # 30 needs, 12 organizations, 1 forbidden + 1 fixed pair
+    handlers.check_needs_limits(needs, Limits(max_needs=30, max_candidate_pairs=360))
+    with pytest.raises(InvalidProblem) as caught:
+        handlers.match_needs(needs, Limits(max_needs=29))
+    assert [(v.field, v.value) for v in caught.value.violations] == [("needs", "30")]
+    with pytest.raises(InvalidProblem) as caught:
+        handlers.match_needs(needs, Limits(max_candidate_pairs=359, max_listed_pairs=1))
+    by_field = {v.field: v.description for v in caught.value.violations}
+    assert "30 needs x 12 candidate organizations" in by_field["policy.candidates_per_need"]
+    assert "set candidates_per_need to at most 11" in by_field["policy.candidates_per_need"]
+    assert "max_listed_pairs" in by_field["policy.forbidden_pairs"]
+    needs.policy.candidates_per_need = 11  # 30 x 11 = 330 pairs: within the limit
+    handlers.check_needs_limits(needs, Limits(max_candidate_pairs=359))
+    mentors = county_mentors_request()
+    with pytest.raises(InvalidProblem) as caught:
+        handlers.match_mentors(mentors, Limits(max_mentors=14))
+    assert [(v.field, v.value) for v in caught.value.violations] == [("mentors", "15")]
