@@ -12,11 +12,12 @@ import pytest
 from bench.__main__ import main
 from bench.matching.arcflow import solve_arc_by_arc
 from bench.matching.baseline import SCALE
-from bench.matching.check import ProblemArrays, problem_arrays, violations
 from bench.matching.cpsat import solve_cpsat
 from bench.matching.instances import CASES, DOMAINS, REGIONS, make_problem, region_adjacency
 from bench.matching.lp import lp_optimum
 from bench.matching.runner import Options, _our_baselines, run_case
+from matching.needs.verify import ProblemArrays, problem_arrays
+from matching.needs.verify import pair_violations as violations
 from matching.status import SolveStatus
 
 SMOKE = CASES["smoke"]

@@ -10,7 +10,8 @@ with value = priority × affinity, the exact baselines — a plain CP-SAT assign
 (cpsat.py) and a min-cost flow built arc by arc in Python as openreview-matcher does
 (arcflow.py), once each, within --baseline-limit — and the exact real-valued optimum from the
 LP relaxation (lp.py; the polytope is integral). One JSON line per case; every matching is
-checked by check.py (demand, capacity, conflicts, candidates only).
+checked by matching.needs.verify.pair_violations (demand, capacity, conflicts, candidates
+only), the validator every needs matching in the tests passes too.
 """
 
 from bench.matching.instances import CASES

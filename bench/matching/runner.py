@@ -13,9 +13,9 @@ relative), baseline_limit_s; per baseline NAME_s, NAME_build_s, NAME_solve_s, NA
 NAME_objective, NAME_note (why it stopped early), NAME_relative_error; when no baseline proved
 optimality, baseline_skipped (why) and speedup_at_least (limit reached / ours_s); lp_s,
 lp_status, lp_objective, lp_integral, relative_error_vs_real_optimum (ours vs the LP optimum);
-verified, verified_solvers, violations (check.py, on every matching found). When ours cannot
-run, ours_status is "unavailable" with ours_error; without ours' candidate pairs the baselines
-cannot run either, and baseline_skipped says so.
+verified, verified_solvers, violations (matching.needs.verify, on every matching found).
+When ours cannot run, ours_status is "unavailable" with ours_error; without ours' candidate
+pairs the baselines cannot run either, and baseline_skipped says so.
 """
 
 from __future__ import annotations
@@ -37,10 +37,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bench.matching.baseline import BaselineRun
-from bench.matching.check import Pairs, ProblemArrays, problem_arrays, violations
 from bench.matching.instances import CASES, SEED, Case, make_problem
 from bench.matching.lp import LpRun
 from matching.needs.model import Need, NeedMatchingProblem, NeedMatchResult
+from matching.needs.verify import Pairs, ProblemArrays, problem_arrays
+from matching.needs.verify import pair_violations as violations
 from matching.organization import Organization
 from matching.status import SolveStatus
 
