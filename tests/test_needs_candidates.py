@@ -19,8 +19,9 @@ from matching.needs.candidates import (
     KEY_SCALE,
     CandidatePairs,
     candidate_pairs,
+    demand_above_capacity,
+    loads_above_room,
     precheck,
-    supply_shortfall,
 )
 from matching.needs.model import (
     AffinityWeights,
@@ -244,15 +245,16 @@ def test_every_need_short_block_by_block(monkeypatch: pytest.MonkeyPatch) -> Non
     )
 
 
-def test_supply_shortfall() -> None:
-    assert supply_shortfall(_problem()) is None
+def test_supply_against_demand() -> None:
+    assert demand_above_capacity(_problem()) is None
+    assert loads_above_room(_problem()) is None
     needs = tuple(Need(f"N{i}", min_organizations=3, max_organizations=3) for i in range(4))
-    assert supply_shortfall(_problem(needs)) == (
+    assert demand_above_capacity(_problem(needs)) == (
         "the needs require 12 organization places in all (sum of min_organizations) but the "
         "organizations can take only 10 (sum of capacity)"
     )
     loaded = (Organization("O0", capacity=4, min_load=4),)
-    assert supply_shortfall(_problem(orgs=loaded)) == (
+    assert loads_above_room(_problem(orgs=loaded)) == (
         "the organizations must take 4 needs in all (sum of min_load) but the needs accept "
         "only 3 organizations (sum of max_organizations)"
     )

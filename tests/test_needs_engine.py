@@ -142,21 +142,44 @@ def test_min_load_forces_work_onto_an_organization() -> None:
     assert result.total_affinity == pytest.approx(1.0 + 0.5 * 0.5)
 
 
-def test_min_load_that_cannot_be_met_is_unsatisfiable_with_counts() -> None:
+def test_min_loads_above_the_places_needs_accept_are_refused_before_solving() -> None:
     needs = [need("A", "e", "R1")]
     orgs = [org("X", ["e"], ["R1"], min_load=1), org("Y", ["e"], ["R1"], min_load=1)]
     with pytest.raises(Unsatisfiable) as caught:
-        match_needs(problem(needs, orgs))
+        match_needs(problem(needs, orgs, soft=True))  # hard in soft mode too
     (violation,) = caught.value.violations
     assert violation.field == "organizations"
-    assert "must take 2 more need(s)" in violation.description
-    assert "room for only 1" in violation.description
+    assert "must take 2 needs in all" in violation.description
+    assert "accept only 1" in violation.description
 
 
-def test_hard_minimums_beyond_supply_are_unsatisfiable_naming_the_needs() -> None:
-    # Three needs can only use X (min_affinity drops Y for all of them), and X takes one.
+def test_min_load_no_need_can_fill_is_unsatisfiable_naming_the_organization() -> None:
+    # The totals balance (2 places, 1 required load), but Y is forbidden to both needs.
+    needs = [need("A", "e", "R1"), need("B", "e", "R1")]
+    orgs = [org("X", ["e"], ["R1"], capacity=2), org("Y", ["e"], ["R1"], min_load=1)]
+    with pytest.raises(Unsatisfiable) as caught:
+        match_needs(problem(needs, orgs, forbidden=[("A", "Y"), ("B", "Y")]))
+    (violation,) = caught.value.violations
+    assert violation.field == "organizations"
+    assert '"Y"' in violation.value
+    assert "must take 1 more need(s)" in violation.description
+    assert "room for only 0" in violation.description
+
+
+def test_hard_minimums_above_total_capacity_are_refused_before_solving() -> None:
     needs = [need(n, "e", "R1") for n in ("A", "B", "C")]
-    orgs = [org("X", ["e"], ["R1"]), org("Y", ["other"], ["R9"])]
+    with pytest.raises(Unsatisfiable) as caught:
+        match_needs(problem(needs, [org("X", ["e"], ["R1"], capacity=2)]))
+    (violation,) = caught.value.violations
+    assert violation.field == "needs"
+    assert "require 3 organization places in all" in violation.description
+    assert "can take only 2" in violation.description
+
+
+def test_hard_minimums_beyond_what_needs_can_reach_name_the_needs() -> None:
+    # Enough capacity in total (1 + 5), but min_affinity leaves the three needs only X.
+    needs = [need(n, "e", "R1") for n in ("A", "B", "C")]
+    orgs = [org("X", ["e"], ["R1"]), org("Y", ["other"], ["R9"], capacity=5)]
     with pytest.raises(Unsatisfiable) as caught:
         match_needs(problem(needs, orgs, min_affinity=0.4))
     (violation,) = caught.value.violations

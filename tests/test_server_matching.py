@@ -80,15 +80,37 @@ def test_demand_above_supply_without_soft_mode_is_failed_precondition(
     request.policy.soft_minimums = False
     request.policy.min_affinity = 0.0
     for org in request.organizations:
-        org.capacity = 1  # 12 places for 34 required; the fixed pair N11-ORG09 takes one
+        org.capacity = 1  # 12 places for 34 required
     with pytest.raises(VentureError) as caught:
         client.match_needs(request)
     error = caught.value
     assert error.code is grpc.StatusCode.FAILED_PRECONDITION
     (violation,) = error.violations
     assert violation.field == "needs"
-    assert "29 need(s) require 33 more organization(s)" in violation.description
-    assert "room for only 11" in violation.description
+    assert "require 34 organization places in all" in violation.description
+    assert "can take only 12" in violation.description
+
+
+def test_needs_that_cannot_reach_enough_organizations_are_named_with_counts(
+    client: VentureClient,
+) -> None:
+    # ORG01 (elderly and community work) could take every need, but at min_affinity 0.45 the
+    # other domains' 16 needs can only use their own organizations, one place each.
+    request = county_needs_request()
+    del request.needs[29]  # legal aid: the pre-check would name it first
+    request.policy.soft_minimums = False
+    for org in request.organizations:
+        org.capacity = 1
+    request.organizations[0].capacity = 40
+    request.policy.min_affinity = 0.45
+    with pytest.raises(VentureError) as caught:
+        client.match_needs(request)
+    error = caught.value
+    assert error.code is grpc.StatusCode.FAILED_PRECONDITION
+    (violation,) = error.violations
+    assert violation.field == "needs"
+    assert "16 need(s) require 20 more organization(s)" in violation.description
+    assert "room for only 7" in violation.description
 
 
 def test_needs_validate_only_returns_violations_without_solving(client: VentureClient) -> None:

@@ -415,23 +415,28 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def supply_shortfall(problem: NeedMatchingProblem) -> str | None:
-    """Totals that can never balance, in words; None when they can. The needs' minimums
-    against the organizations' capacity, and the organizations' minimum loads against the
-    needs' maximums. (Necessary, not sufficient: the engine's max-flow check is exact.)"""
+def demand_above_capacity(problem: NeedMatchingProblem) -> str | None:
+    """The needs' minimums against the organizations' total capacity, in words when they can
+    never be met; None otherwise. (Necessary, not sufficient: the engine's max-flow check is
+    exact.)"""
     demand = sum(n.min_organizations for n in problem.needs)
     capacity = sum(o.capacity for o in problem.organizations)
-    if demand > capacity:
-        return (
-            f"the needs require {demand} organization places in all (sum of "
-            f"min_organizations) but the organizations can take only {capacity} (sum of "
-            "capacity)"
-        )
+    if demand <= capacity:
+        return None
+    return (
+        f"the needs require {demand} organization places in all (sum of min_organizations) "
+        f"but the organizations can take only {capacity} (sum of capacity)"
+    )
+
+
+def loads_above_room(problem: NeedMatchingProblem) -> str | None:
+    """The organizations' minimum loads against the places the needs accept, in words when
+    they can never be met; None otherwise."""
     load = sum(o.min_load for o in problem.organizations)
     room = sum(n.max_organizations for n in problem.needs)
-    if load > room:
-        return (
-            f"the organizations must take {load} needs in all (sum of min_load) but the "
-            f"needs accept only {room} organizations (sum of max_organizations)"
-        )
-    return None
+    if load <= room:
+        return None
+    return (
+        f"the organizations must take {load} needs in all (sum of min_load) but the needs "
+        f"accept only {room} organizations (sum of max_organizations)"
+    )

@@ -25,7 +25,13 @@ import numpy as np
 import numpy.typing as npt
 
 from matching.needs.affinity import features_of
-from matching.needs.candidates import CandidatePairs, candidate_pairs, precheck
+from matching.needs.candidates import (
+    CandidatePairs,
+    candidate_pairs,
+    demand_above_capacity,
+    loads_above_room,
+    precheck,
+)
 from matching.needs.cpsat import VALUE_SCALE, solve_cpsat
 from matching.needs.encode import Encoded, encode
 from matching.needs.explain import Explainer
@@ -41,6 +47,7 @@ DEFAULT_TIME_LIMIT_S = 60.0
 """Time limit when the request gives none (the call's deadline may cut it further)."""
 TIME_LIMIT_REACHED = "TIME_LIMIT_REACHED"
 PRECISION_REDUCED = "PRECISION_REDUCED"
+DEMAND_ABOVE_SUPPLY = "DEMAND_ABOVE_SUPPLY"
 ENGINE = f"venture-needs (ortools {version('ortools')})"
 
 
@@ -56,6 +63,7 @@ def match_needs(problem: NeedMatchingProblem) -> NeedMatchResult:
     pairs = candidate_pairs(problem, features, weights)
     clock.lap("affinity")
     shortfalls = precheck(problem, features, pairs)
+    notices = _check_totals(problem)
     if shortfalls and not policy.soft_minimums:
         raise Unsatisfiable(
             FieldViolation(
@@ -66,7 +74,6 @@ def match_needs(problem: NeedMatchingProblem) -> NeedMatchResult:
             for s in shortfalls
         )
     enc = encode(problem, pairs)
-    notices: list[Notice] = []
     if policy.objective is MatchObjective.FAIR or policy.one_organization_per_domain:
         chosen, status, bound_gap = _by_cpsat(problem, enc, deadline, limit, notices)
     else:
@@ -94,6 +101,30 @@ def match_needs(problem: NeedMatchingProblem) -> NeedMatchResult:
     )
     clock.lap("explain")
     return _with_timings(result, clock)
+
+
+def _check_totals(problem: NeedMatchingProblem) -> list[Notice]:
+    """Totals that can never balance, found before solving: minimum loads above the places the
+    needs accept are Unsatisfiable in every mode; minimums above the total capacity are
+    Unsatisfiable in hard mode and a notice in soft mode."""
+    loads = loads_above_room(problem)
+    if loads:
+        raise Unsatisfiable([FieldViolation("organizations", "min_load", loads)])
+    demand = demand_above_capacity(problem)
+    if demand is None:
+        return []
+    if not problem.policy.soft_minimums:
+        raise Unsatisfiable(
+            [
+                FieldViolation(
+                    "needs",
+                    "min_organizations",
+                    f"{demand}; add organizations or capacity, lower min_organizations, or set "
+                    "policy.soft_minimums to match as many as possible",
+                )
+            ]
+        )
+    return [Notice(DEMAND_ABOVE_SUPPLY, f"{demand}: some needs will be left short")]
 
 
 def _by_flow(
