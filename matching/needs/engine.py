@@ -12,7 +12,9 @@ fair), explained.
    one_organization_per_domain: cpsat.solve_cpsat (lexicographic stages in CP-SAT).
 4. explain gives breakdowns, ranked alternatives and unmet needs.
 
-Deterministic: the flow has no randomness; CP-SAT runs one worker with the request's seed.
+Deterministic: the flow has no randomness; CP-SAT runs its deterministic parallel mode (two
+workers interleaved) with the request's seed, started from the flow's optimum where it obeys
+the rules.
 """
 
 from __future__ import annotations
@@ -155,7 +157,14 @@ def _by_cpsat(
     limit: float,
     notices: list[Notice],
 ) -> tuple[npt.NDArray[np.bool_], SolveStatus, float]:
-    solution = solve_cpsat(problem, enc, deadline, problem.seed)
+    hint = None
+    if not problem.policy.one_organization_per_domain:
+        # The flow's optimum obeys every rule here: a good first matching for the fair stage.
+        try:
+            hint = solve_flow(enc, problem.policy.soft_minimums).chosen
+        except FlowInfeasible:
+            hint = None
+    solution = solve_cpsat(problem, enc, deadline, problem.seed, hint)
     if solution.status is SolveStatus.INFEASIBLE:
         if problem.policy.soft_minimums or needs_short(problem, enc) is None:
             raise loads_short(problem, enc) if enc.org_min_load.any() else _domains_short(problem)
