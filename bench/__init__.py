@@ -14,4 +14,4 @@ SUITES: dict[str, str] = {
     "scoring": "bench.scoring",
     "service": "bench.service",
 }
-"""Suite name -> module. matching and load join here when they exist."""
+"""Suite name -> module. load joins here with issue #6."""

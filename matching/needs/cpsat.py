@@ -176,8 +176,8 @@ def solve_cpsat(
         m.model.maximize(objective)
         if values is not None:
             m.model.clear_hints()  # type: ignore[no-untyped-call]
-            for var, hint in zip(m.x, values, strict=True):
-                m.model.add_hint(var, hint)
+            for var, hinted in zip(m.x, values, strict=True):
+                m.model.add_hint(var, hinted)
         solver = _solver(deadline, seed)
         code = solver.solve(m.model)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
