@@ -81,8 +81,9 @@ def fund_most_fully(
 def _within_a_unit_of_everything(form: Formulation, greedy: Solution) -> bool:
     """Totals of one set differ by whole units: one unit more than the budget, or than every
     grant in full, cannot be paid, so a total that close is the most."""
-    chosen = np.unique(form.pair_candidate[greedy.chosen])
-    in_full = int(sum(form.hi[form.candidate_pairs[c]].max() for c in chosen))
+    largest = np.zeros(len(form.candidate_pairs), dtype=np.int64)
+    np.maximum.at(largest, form.pair_candidate, form.hi)
+    in_full = int(largest[np.unique(form.pair_candidate[greedy.chosen])].sum())
     return int(greedy.money.sum()) + form.unit > min(form.prepared.available_fen, in_full)
 
 

@@ -257,27 +257,21 @@ def objective_of(problem: AllocationProblem, awards: Iterable[Award]) -> float:
 
 def spend_of(problem: AllocationProblem, awards: Iterable[Award]) -> tuple[Spend, ...]:
     """Spend per pool (named pools only), domain, region and tier, sorted by dimension and key."""
-    totals: dict[tuple[Dimension, str], list[int]] = defaultdict(lambda: [0, 0])
-    index_of = {p.proposal_id: i for i, p in enumerate(problem.proposals)}
+    by_id = {p.proposal_id: p for p in problem.proposals}
+    money: dict[tuple[int, str], int] = defaultdict(int)
+    count: dict[tuple[int, str], int] = defaultdict(int)
     for award in awards:
-        proposal = problem.proposals[index_of[award.proposal_id]]
-        lines = [
-            (Dimension.DOMAIN, proposal.domain),
-            (Dimension.REGION, proposal.region),
-            (Dimension.TIER, proposal.tier),
-        ]
+        proposal = by_id[award.proposal_id]
+        amount = award.amount_fen
+        keys = [(0, proposal.domain), (1, proposal.region), (2, proposal.tier)]
         if award.pool_id:  # the implicit pool ("") has no line of its own
-            lines.append((Dimension.POOL, award.pool_id))
-        for line_key in lines:
-            line = totals[line_key]
-            line[0] += award.amount_fen
-            line[1] += 1
-    order = list(Dimension)
+            keys.append((3, award.pool_id))
+        for key in keys:
+            money[key] += amount
+            count[key] += 1
+    dimensions = (Dimension.DOMAIN, Dimension.REGION, Dimension.TIER, Dimension.POOL)
     return tuple(
-        Spend(dimension, key, amount, count)
-        for (dimension, key), (amount, count) in sorted(
-            totals.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
-        )
+        Spend(dimensions[d], key, money[(d, key)], count[(d, key)]) for d, key in sorted(money)
     )
 
 
