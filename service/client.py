@@ -10,10 +10,10 @@ Errors arrive as VentureError with the status code and every field violation the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -21,7 +21,13 @@ from grpc_status import rpc_status
 
 from service.config import MIB
 from service.status import violations_from_status
-from venture.v1 import allocation_pb2, matching_pb2, scoring_pb2, venture_service_pb2_grpc
+from venture.v1 import (
+    allocation_pb2,
+    matching_pb2,
+    round_pb2,
+    scoring_pb2,
+    venture_service_pb2_grpc,
+)
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 Response = TypeVar("Response")
@@ -145,3 +151,35 @@ class VentureClient:
     ) -> matching_pb2.MatchMentorsResponse:
         """Match mentors to organizations' weak areas; raises VentureError."""
         return self._unary(self._stub.MatchMentors, request, timeout_s)
+
+    def optimize_round(
+        self, request: round_pb2.OptimizeRoundRequest, *, timeout_s: float | None = None
+    ) -> round_pb2.OptimizeRoundResponse:
+        """A whole round: scored, allocated, matched; raises VentureError."""
+        return self._unary(self._stub.OptimizeRound, request, timeout_s)
+
+    def batch_optimize_rounds(
+        self, request: round_pb2.BatchOptimizeRoundsRequest, *, timeout_s: float | None = None
+    ) -> BatchStream:
+        """Many rounds; iterate the returned stream for each round's answer as it finishes,
+        `.cancel()` it to stop the rest. Errors while iterating raise VentureError."""
+        call = self._stub.BatchOptimizeRounds(request, timeout=timeout_s or self.timeout_s)
+        return BatchStream(call)
+
+
+class BatchStream:
+    """The answers of a BatchOptimizeRounds call, in the order the rounds finish."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def __iter__(self) -> Iterator[round_pb2.BatchOptimizeRoundsResponse]:
+        try:
+            yield from self._call
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.CANCELLED and self._call.cancelled():
+                return
+            raise _error(error) from None
+
+    def cancel(self) -> None:
+        self._call.cancel()

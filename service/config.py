@@ -47,6 +47,8 @@ class Limits:
     20 bytes in the matching's arrays, so this bounds them at about 200 MB."""
     max_listed_pairs: int = 5_000_000
     """Forbidden plus fixed pairs in one needs-matching request."""
+    max_batch_rounds: int = 1_000
+    """Rounds in one BatchOptimizeRounds call (each round also meets every limit above)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("max_mentors", int, "most mentors per mentor-matching request"),
     ("max_candidate_pairs", int, "most candidate (need, organization) pairs per request"),
     ("max_listed_pairs", int, "most forbidden plus fixed pairs per needs-matching request"),
+    ("max_batch_rounds", int, "most rounds per BatchOptimizeRounds call"),
 )
 _LIMIT_NAMES = {f.name for f in fields(Limits)}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

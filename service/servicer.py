@@ -1,6 +1,6 @@
 """The VentureService servicer: thin async wrappers that run each handler in a worker thread.
 
-RPCs whose engines have not landed answer UNIMPLEMENTED, naming the issue that builds them.
+Every RPC of venture.v1.VentureService is live (LIVE_RPCS).
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from functools import partial
-from typing import Any, NoReturn, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
 from service import handlers
 from service.config import Limits
+from service.round.batch import run_batch
+from service.round.optimize import optimize_round
 from venture.v1 import (
     allocation_pb2,
     matching_pb2,
@@ -29,19 +31,14 @@ Request = TypeVar("Request")
 Response = TypeVar("Response")
 
 SERVICE_NAME = "venture.v1.VentureService"
-LIVE_RPCS = ("ScoreProposals", "AllocateFunding", "MatchNeeds", "MatchMentors")
-PLANNED = {
-    "OptimizeRound": 5,
-    "BatchOptimizeRounds": 5,
-}
-
-
-async def _unimplemented(context: Context, rpc: str) -> NoReturn:
-    await context.abort(
-        grpc.StatusCode.UNIMPLEMENTED,
-        f"{rpc} is not built yet (issue #{PLANNED[rpc]}); live RPCs: {', '.join(LIVE_RPCS)}",
-    )
-    raise AssertionError("abort returned")  # abort always raises
+LIVE_RPCS = (
+    "ScoreProposals",
+    "AllocateFunding",
+    "MatchNeeds",
+    "MatchMentors",
+    "OptimizeRound",
+    "BatchOptimizeRounds",
+)
 
 
 def _deadline(context: Context) -> float | None:
@@ -91,10 +88,11 @@ class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
     async def OptimizeRound(
         self, request: round_pb2.OptimizeRoundRequest, context: Context
     ) -> round_pb2.OptimizeRoundResponse:
-        await _unimplemented(context, "OptimizeRound")
+        optimize = partial(optimize_round, deadline=_deadline(context))
+        return await self._run(optimize, request)
 
     async def BatchOptimizeRounds(
         self, request: round_pb2.BatchOptimizeRoundsRequest, context: Context
     ) -> AsyncIterator[round_pb2.BatchOptimizeRoundsResponse]:
-        await _unimplemented(context, "BatchOptimizeRounds")
-        yield round_pb2.BatchOptimizeRoundsResponse()  # unreachable; makes this a generator
+        async for answer in run_batch(request, self._limits, self._executor, _deadline(context)):
+            yield answer

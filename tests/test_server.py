@@ -167,29 +167,16 @@ def test_validate_only_returns_violations_without_solving(
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "request_type", "issue"),
-    [
-        ("OptimizeRound", round_pb2.OptimizeRoundRequest, 5),
-    ],
-)
-def test_rpcs_not_built_yet_answer_unimplemented(
-    server: ServerThread, method: str, request_type: type, issue: int
-) -> None:
+def test_every_rpc_is_live_and_refuses_an_empty_request(server: ServerThread) -> None:
     with grpc.insecure_channel(server.address) as channel:
         stub = venture_service_pb2_grpc.VentureServiceStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
-            getattr(stub, method)(request_type(), timeout=10)
-    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
-    assert f"issue #{issue}" in caught.value.details()
-
-
-def test_streaming_rpc_not_built_yet_answers_unimplemented(server: ServerThread) -> None:
-    with grpc.insecure_channel(server.address) as channel:
-        stub = venture_service_pb2_grpc.VentureServiceStub(channel)
-        with pytest.raises(grpc.RpcError) as caught:
-            list(stub.BatchOptimizeRounds(round_pb2.BatchOptimizeRoundsRequest(), timeout=10))
-    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+            stub.OptimizeRound(round_pb2.OptimizeRoundRequest(), timeout=10)
+        assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        # An empty batch is a batch of no rounds: an empty stream, not an error.
+        assert (
+            list(stub.BatchOptimizeRounds(round_pb2.BatchOptimizeRoundsRequest(), timeout=10)) == []
+        )
 
 
 def test_health_reports_serving(client: VentureClient) -> None:

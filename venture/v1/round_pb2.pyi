@@ -240,6 +240,7 @@ class OptimizeRoundResponse(_message.Message):
     TIMINGS_FIELD_NUMBER: _builtins.int
     PROVENANCE_FIELD_NUMBER: _builtins.int
     VALIDATION_ERRORS_FIELD_NUMBER: _builtins.int
+    NOTICES_FIELD_NUMBER: _builtins.int
     round_id: _builtins.str
     """The request's round_id."""
     @_builtins.property
@@ -274,6 +275,13 @@ class OptimizeRoundResponse(_message.Message):
     def validation_errors(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.FieldViolation]:
         """Problems found with the request; only filled for validate_only requests."""
 
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Notice]:
+        """What the round as a whole relaxed, skipped or wants the committee to see
+        (for example a matching skipped because no organization was funded); each
+        stage's own notices stay in its result.
+        """
+
     def __init__(
         self,
         *,
@@ -286,10 +294,11 @@ class OptimizeRoundResponse(_message.Message):
         timings: _abc.Iterable[_common_pb2.StageTiming] | None = ...,
         provenance: Global___Provenance | None = ...,
         validation_errors: _abc.Iterable[_common_pb2.FieldViolation] | None = ...,
+        notices: _abc.Iterable[_common_pb2.Notice] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["allocation", b"allocation", "mentors", b"mentors", "needs", b"needs", "provenance", b"provenance", "scoring", b"scoring"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocation", b"allocation", "labels", b"labels", "mentors", b"mentors", "needs", b"needs", "provenance", b"provenance", "round_id", b"round_id", "scoring", b"scoring", "timings", b"timings", "validation_errors", b"validation_errors"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocation", b"allocation", "labels", b"labels", "mentors", b"mentors", "needs", b"needs", "notices", b"notices", "provenance", b"provenance", "round_id", b"round_id", "scoring", b"scoring", "timings", b"timings", "validation_errors", b"validation_errors"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,1 @@
+"""The whole round: generators, files, orchestration and reports (issue #5)."""
