@@ -21,8 +21,12 @@ from scoring.errors import InvalidProblem, Unsatisfiable
 from service import config as config_module
 from service import handlers, table
 from service.client import DEFAULT_ADDRESS, VentureClient, VentureError
+from service.round.files_batch import progress_line, report_progress, round_sources, run_folder
+from service.round.optimize import optimize_round
+from service.round.report import write_outputs
+from service.round.workbook import RoundFileError, read_round, write_template
 from service.server import serve
-from venture.v1 import allocation_pb2, common_pb2, matching_pb2, scoring_pb2
+from venture.v1 import allocation_pb2, common_pb2, matching_pb2, round_pb2, scoring_pb2
 
 EXIT_NO_ALLOCATION = 1
 EXIT_BAD_INPUT = 2
@@ -47,6 +51,12 @@ commands:
   match-mentors
            match mentors to organizations' weak areas from a MatchMentorsRequest JSON
            file, via a running server or with --local, and print the teams
+  optimize a whole round (a JSON file, an Excel workbook or a folder of CSV files):
+           score, allocate, match; writes result.json, result.xlsx and report.html
+  optimize-batch
+           every round in a folder, each into its own output folder; an interrupted
+           run re-run skips the rounds already done
+  template write an empty round workbook to fill in (one sheet per table)
   health   ask a server for its gRPC health status (exit 0 when SERVING)
 
 Run `venture COMMAND --help` for a command's options.
@@ -107,6 +117,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_call_arguments(mentors_p, "MatchMentorsRequest", "match")
 
+    optimize_p = commands.add_parser(
+        "optimize",
+        help="optimize a whole round and write its result and report",
+        description="Read ROUND (an OptimizeRoundRequest as JSON, an Excel workbook made from "
+        "`venture template`, or a folder of CSV files), score, allocate and match it, print "
+        "the shortlist and awards, and write result.json, result.xlsx and report.html into "
+        f"--out. Exit {EXIT_BAD_INPUT} on bad input (every bad cell or field is printed).",
+    )
+    optimize_p.add_argument("round", type=Path, metavar="ROUND", help="round file or folder")
+    optimize_p.add_argument("--out", type=Path, required=True, help="output folder")
+    where = optimize_p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--address", default=DEFAULT_ADDRESS, help=f"server address (default {DEFAULT_ADDRESS})"
+    )
+    where.add_argument("--local", action="store_true", help="optimize in-process, no server")
+    optimize_p.add_argument("--timeout", type=float, default=300.0, help="call deadline, s")
+
+    batch_p = commands.add_parser(
+        "optimize-batch",
+        help="optimize every round in a folder",
+        description="Optimize every round in DIR (JSON files, workbooks, folders of CSV files) "
+        "in-process, each into OUT/NAME/ (result.json, result.xlsx, report.html), with a "
+        "progress bar. Results are written atomically; a re-run skips rounds whose result "
+        "was made from the same input (by its hash). Exit 1 when any round failed.",
+    )
+    batch_p.add_argument("folder", type=Path, metavar="DIR", help="folder of rounds")
+    batch_p.add_argument("--out", type=Path, required=True, help="output folder")
+
+    template_p = commands.add_parser(
+        "template",
+        help="write an empty round workbook",
+        description="Write an empty round workbook: an instructions sheet (说明) and one sheet "
+        "per table, with Chinese and English headers.",
+    )
+    template_p.add_argument("path", type=Path, metavar="round.xlsx", help="where to write it")
+
     health_p = commands.add_parser(
         "health",
         help="check a server's health",
@@ -154,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
             return _match_needs(args)
         if args.command == "match-mentors":
             return _match_mentors(args)
+        if args.command == "optimize":
+            return _optimize(args)
+        if args.command == "optimize-batch":
+            return _optimize_batch(args)
+        if args.command == "template":
+            write_template(args.path)
+            print(f"wrote {args.path}")
+            return 0
         return _health(args)
     except CommandFailed as failed:
         return failed.exit_code
@@ -326,6 +380,81 @@ def _match_mentors(args: argparse.Namespace) -> int:
         for notice in result.notices:
             print(f"note [{notice.code}]: {notice.message}")
     return 0
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    try:
+        request = read_round(args.round)
+    except RoundFileError as error:
+        print(f"venture optimize: {args.round}: {error}", file=sys.stderr)
+        raise CommandFailed(EXIT_BAD_INPUT) from None
+    deadline = time.monotonic() + args.timeout
+    response = _call(
+        args,
+        lambda: optimize_round(request, config_module.Limits(), deadline),
+        lambda client: client.optimize_round(request, timeout_s=args.timeout),
+    )
+    written = write_outputs(request, response, args.out)
+    _print_round(request, response)
+    print()
+    for path in written:
+        print(f"wrote {path}")
+    report = next((p for p in written if p.name == "report.html"), None)
+    if report is not None:
+        print(f"the report: {report.resolve().as_uri()}")
+    return 0
+
+
+def _print_round(
+    request: round_pb2.OptimizeRoundRequest, response: round_pb2.OptimizeRoundResponse
+) -> None:
+    """The round as a committee reads it: shortlist, awards, matches."""
+    print(f"Round {response.round_id or '(no id)'}: {request.display_name}")
+    print()
+    print(f"Ranked shortlist ({len(response.scoring.proposals)} proposals)")
+    print(
+        table.shortlist(
+            scoring_pb2.ScoreProposalsRequest(proposals=request.proposals), response.scoring
+        )
+    )
+    print()
+    print(table.allocation_summary(response.allocation))
+    if response.allocation.awards:
+        print()
+        print(f"Awards ({len(response.allocation.awards)})")
+        scored = allocation_pb2.AllocateFundingRequest(proposals=request.proposals)
+        print(table.awards(scored, response.allocation))
+    if response.HasField("needs"):
+        needs = matching_pb2.MatchNeedsRequest(
+            needs=request.needs, organizations=request.organizations
+        )
+        print()
+        print(table.need_summary(response.needs))
+        print(table.need_assignments(needs, response.needs))
+    if response.HasField("mentors"):
+        mentors = matching_pb2.MatchMentorsRequest(
+            mentors=request.mentors, organizations=request.organizations
+        )
+        print()
+        print(table.mentor_summary(response.mentors))
+        print(table.mentor_assignments(mentors, response.mentors))
+    for notice in response.notices:
+        print(f"note [{notice.code}]: {notice.message}")
+
+
+def _optimize_batch(args: argparse.Namespace) -> int:
+    limits = config_module.Limits()
+    sources = round_sources(args.folder)
+    failed = 0
+    for done, outcome in enumerate(
+        run_folder(args.folder, args.out, lambda r: optimize_round(r, limits)), start=1
+    ):
+        failed += outcome.status == "failed"
+        report_progress(progress_line(done, len(sources), outcome))
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    print(f"{len(sources)} round(s), {failed} failed; results in {args.out}")
+    return 1 if failed else 0
 
 
 def _print_violations(violations: list[tuple[str, str]]) -> None:
