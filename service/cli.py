@@ -144,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     batch_p.add_argument("folder", type=Path, metavar="DIR", help="folder of rounds")
     batch_p.add_argument("--out", type=Path, required=True, help="output folder")
+    batch_p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="rounds solved at once, in worker processes (default: one per core)",
+    )
 
     template_p = commands.add_parser(
         "template",
@@ -443,12 +449,9 @@ def _print_round(
 
 
 def _optimize_batch(args: argparse.Namespace) -> int:
-    limits = config_module.Limits()
     sources = round_sources(args.folder)
     failed = 0
-    for done, outcome in enumerate(
-        run_folder(args.folder, args.out, lambda r: optimize_round(r, limits)), start=1
-    ):
+    for done, outcome in enumerate(run_folder(args.folder, args.out, args.jobs), start=1):
         failed += outcome.status == "failed"
         report_progress(progress_line(done, len(sources), outcome))
     if sys.stderr.isatty():

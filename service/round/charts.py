@@ -59,7 +59,7 @@ def _chart(draw: Callable[P, Figure]) -> Callable[P, bytes]:
         settings = rc_context(
             {
                 "svg.hashsalt": "venture-report",
-                "svg.fonttype": "path",
+                "svg.fonttype": "none",
                 "font.family": list(_fonts()[0]),
                 "font.size": 9,
                 "axes.spines.top": False,

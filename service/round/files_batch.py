@@ -6,24 +6,27 @@ A round's folder gets report.html and result.xlsx first and result.json last, ea
 atomically (a temporary file renamed over the target); result.json carries the input's hash in
 its provenance, so a folder whose result.json matches the round's current hash is done, and any
 other state is redone. Timings are left out of batch results, so a re-run writes the same bytes.
+Rounds run in worker processes, one per core by default; each is independent, so the outputs
+are the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import json_format
 
-from service.round.optimize import input_hash
+from service.config import Limits
+from service.round.optimize import input_hash, optimize_round
 from service.round.report import write_outputs
 from service.round.workbook import read_round
 from venture.v1 import round_pb2
 
-Optimizer = Callable[[round_pb2.OptimizeRoundRequest], round_pb2.OptimizeRoundResponse]
 ROUND_SUFFIXES = (".json", ".xlsx")
 
 
@@ -66,30 +69,40 @@ def already_done(result_json: Path, digest: str) -> bool:
     return response.provenance.input_hash == digest
 
 
-def run_folder(folder: Path, out: Path, optimize: Optimizer) -> Iterator[BatchOutcome]:
-    """Each round's outcome as it finishes (see the module docstring)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for source in round_sources(folder):
-        name = source.stem if source.is_file() else source.name
-        target = out / name
-        started = time.perf_counter()
-        try:
-            request = prepared(source)
-        except Exception as error:  # a bad file is this round's failure, not the batch's
-            yield BatchOutcome(name, "failed", f"{type(error).__name__}: {error}")
-            continue
-        digest = input_hash(request)
-        if already_done(target / "result.json", digest):
-            yield BatchOutcome(name, "skipped")
-            continue
-        try:
-            response = optimize(request)
-        except Exception as error:
-            yield BatchOutcome(name, "failed", f"{type(error).__name__}: {error}")
-            continue
-        target.mkdir(parents=True, exist_ok=True)
+def process_round(source: Path, out: Path) -> BatchOutcome:
+    """One round: skipped when done with the same input, else optimized in-process and its
+    outputs written (a failure is this round's outcome, never the batch's)."""
+    name = source.stem if source.is_file() else source.name
+    target = out / name
+    started = time.perf_counter()
+    try:
+        request = prepared(source)
+        if already_done(target / "result.json", input_hash(request)):
+            return BatchOutcome(name, "skipped")
+        response = optimize_round(request, Limits())
         write_outputs(request, response, target)
-        yield BatchOutcome(name, "done", seconds=time.perf_counter() - started)
+    except Exception as error:
+        return BatchOutcome(name, "failed", f"{type(error).__name__}: {error}")
+    return BatchOutcome(name, "done", seconds=time.perf_counter() - started)
+
+
+def run_folder(folder: Path, out: Path, jobs: int = 1) -> Iterator[BatchOutcome]:
+    """Each round's outcome as it finishes, `jobs` rounds at a time in worker processes (1: in
+    this process, in name order). Outputs do not depend on `jobs`."""
+    out.mkdir(parents=True, exist_ok=True)
+    sources = round_sources(folder)
+    if jobs <= 1:
+        for source in sources:
+            yield process_round(source, out)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(process_round, source, out) for source in sources]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def progress_line(done: int, total: int, outcome: BatchOutcome, width: int = 30) -> str:

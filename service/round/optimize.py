@@ -1,7 +1,7 @@
 """OptimizeRound: one round scored, shortlisted, allocated and matched in one consistent call.
 
 Each stage is the RPC that does it alone (service.handlers), fed from the round's request:
-scoring; allocation of the proposals scoring qualified, at their final scores (the others are
+scoring; allocation of the proposals scoring qualified, at their published scores (the others are
 reported unfunded with scoring's reason); needs and mentor matching of the organizations that
 were funded, so what is matched is what was funded. Every part is validated before any is
 solved, and every violation is named by its path in the round's request.
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
+from scoring.arrays import round_score
 from scoring.errors import FieldViolation, InvalidProblem, Unsatisfiable, Violations
 from service import handlers
 from service.config import Limits
@@ -30,6 +31,8 @@ from venture.v1 import (
 NO_FUNDED_ORGANIZATIONS = "NO_FUNDED_ORGANIZATIONS"
 FIXED_PAIR_NOT_FUNDED = "FIXED_PAIR_NOT_FUNDED"
 SOLVERS = ("ortools", "scipy", "scikit-learn", "numpy")
+DEFAULT_TIE_DECIMALS = 2
+"""ScoringPolicy.tie_decimals when unset (scoring.model.ScoringPolicy's default)."""
 
 _UNFUNDED_FOR = {
     scoring_pb2.SCORING_OUTCOME_BELOW_PASS_LINE: allocation_pb2.UNFUNDED_REASON_BELOW_PASS_LINE,
@@ -231,7 +234,11 @@ def _scoring_request(
 def _allocation_request(
     request: round_pb2.OptimizeRoundRequest, scored: dict[str, scoring_pb2.ScoredProposal]
 ) -> tuple[allocation_pb2.AllocateFundingRequest, _Paths]:
-    """The proposals scoring qualified, each with its final score."""
+    """The proposals scoring qualified, each with its published final score: rounded to
+    tie_decimals as scoring's pass line and ties read it, so that a proposal scoring
+    qualified at 59.996 (published 60.00) is not below an allocation pass line of 60."""
+    policy = request.scoring_policy
+    decimals = policy.tie_decimals if policy.HasField("tie_decimals") else DEFAULT_TIE_DECIMALS
     options = _options(request, False)
     options.top_k = 0
     stage = allocation_pb2.AllocateFundingRequest(options=options, rules=request.allocation_rules)
@@ -242,7 +249,7 @@ def _allocation_request(
             continue
         copy = stage.proposals.add()
         copy.CopyFrom(proposal)
-        copy.score = outcome.final_score
+        copy.score = round_score(outcome.final_score, decimals)
         kept.append(i)
     return stage, _Paths("allocation_rules", proposals=kept)
 
