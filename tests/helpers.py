@@ -50,6 +50,9 @@ class ServerThread:
         asyncio.run_coroutine_threadsafe(self.running.stop(grace_s), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
+        # An event loop left open is closed by the garbage collector, with a ResourceWarning
+        # that pytest turns into an error at the end of the session.
+        self._loop.close()
 
 
 def small_request() -> scoring_pb2.ScoreProposalsRequest:
