@@ -49,6 +49,7 @@ def test_county_round_is_scored_allocated_and_matched_consistently(client: Ventu
     assert response.provenance.input_hash == digest
     assert response.provenance.solver_versions["ortools"]
     assert response.provenance.seed == 7
+    assert response.provenance.options == request.options
 
 
 def test_same_round_gives_byte_identical_responses(client: VentureClient) -> None:

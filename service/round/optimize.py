@@ -86,6 +86,7 @@ def provenance(request: round_pb2.OptimizeRoundRequest) -> round_pb2.Provenance:
         venture_version=version("venture"),
         solver_versions={name: version(name) for name in SOLVERS},
         seed=request.options.seed,
+        options=request.options,
     )
 
 

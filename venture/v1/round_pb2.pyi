@@ -179,6 +179,7 @@ class Provenance(_message.Message):
     VENTURE_VERSION_FIELD_NUMBER: _builtins.int
     SOLVER_VERSIONS_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
     input_hash: _builtins.str
     """SHA-256 of the deterministic serialisation of the request, hex."""
     venture_version: _builtins.str
@@ -189,6 +190,10 @@ class Provenance(_message.Message):
     def solver_versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Solver name to version, for example "ortools" to "9.15.6755"."""
 
+    @_builtins.property
+    def options(self) -> _common_pb2.RequestOptions:
+        """Every option the round ran with (time limit, top_k, seed, ...), as given."""
+
     def __init__(
         self,
         *,
@@ -196,10 +201,11 @@ class Provenance(_message.Message):
         venture_version: _builtins.str = ...,
         solver_versions: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         seed: _builtins.int = ...,
+        options: _common_pb2.RequestOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_hash", b"input_hash", "seed", b"seed", "solver_versions", b"solver_versions", "venture_version", b"venture_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_hash", b"input_hash", "options", b"options", "seed", b"seed", "solver_versions", b"solver_versions", "venture_version", b"venture_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
