@@ -5,7 +5,9 @@ Case `county_example` sends examples/score_county.json to ScoreProposals (24 pro
 judges, public vote and bonus components, 1,000 bootstrap samples). Case `county_allocation`
 sends examples/allocate_county.json to AllocateFunding (the same round's 24 scored proposals,
 two pools, bands, quotas and coverage), and `county_allocation_90` the benchmark's 90-proposal
-county round (bench.allocation.instances) converted to the wire format.
+county round (bench.allocation.instances) converted to the wire format. Case `county_round`
+sends examples/round_county.json to OptimizeRound: the whole county round (90 applications, 15
+judges, 50 needs, 40 organizations, 15 mentors) scored, allocated and matched.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from service.client import VentureClient
 from service.config import ServerConfig
 from service.convert.allocation import problem_to_pb
 from service.server import RunningServer, create_server
-from venture.v1 import allocation_pb2
+from venture.v1 import allocation_pb2, round_pb2
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CASES = ("county_example", "county_allocation", "county_allocation_90")
+CASES = ("county_example", "county_allocation", "county_allocation_90", "county_round")
 
 
 class _Server:
@@ -81,6 +83,15 @@ def _case(client: VentureClient, name: str, repeats: int) -> dict[str, object]:
             "proposals": len(scoring.proposals),
             "judges": len(scoring.judges),
             "sheets": len(scoring.sheets),
+        }
+    elif name == "county_round":
+        whole = read_json(EXAMPLES / "round_county.json", round_pb2.OptimizeRoundRequest)
+        call = lambda: client.optimize_round(whole)  # noqa: E731
+        facts = {
+            "rpc": "OptimizeRound",
+            "proposals": len(whole.proposals),
+            "needs": len(whole.needs),
+            "mentors": len(whole.mentors),
         }
     else:
         if name == "county_allocation":
