@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import grpc
 from google.protobuf import json_format
@@ -292,100 +292,114 @@ def _print_json(response: Message) -> None:
     print(json.dumps(json_format.MessageToDict(response), ensure_ascii=False, indent=2))
 
 
-def _score(args: argparse.Namespace) -> int:
-    request = _read(args, scoring_pb2.ScoreProposalsRequest)
-    response = _call(
-        args,
-        lambda: handlers.score_proposals(request, config_module.Limits()),
-        lambda client: client.score_proposals(request),
-    )
+class _Answer(Protocol):
+    """What every RPC's response has: validation errors for validate_only requests."""
+
+    @property
+    def validation_errors(self) -> Sequence[common_pb2.FieldViolation]: ...
+
+
+A = TypeVar("A", bound=_Answer)
+
+
+def _rpc_command(
+    args: argparse.Namespace,
+    request_type: type[M],
+    local: Callable[[M, float], A],
+    remote: Callable[[VentureClient, M], A],
+    show: Callable[[M, A], None],
+    no_answer: Callable[[A], bool] = lambda _: False,
+) -> int:
+    """Read FILE, call in-process (--local, which honours --timeout as the server honours the
+    call's deadline) or the server, print the answer (--json: whole), and exit
+    EXIT_NO_ALLOCATION when the rules admit no answer."""
+    request = _read(args, request_type)
+    deadline = time.monotonic() + args.timeout
+    response = _call(args, lambda: local(request, deadline), lambda c: remote(c, request))
+    validate_only = bool(cast(Any, request).options.validate_only)  # every request has options
     if args.json:
-        _print_json(response)
-    elif request.options.validate_only:
+        _print_json(cast(Message, response))
+    elif validate_only:
         _print_validation(response.validation_errors)
     else:
-        _print_result(request, response)
-    return 0
+        show(request, response)
+    return EXIT_NO_ALLOCATION if not validate_only and no_answer(response) else 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    return _rpc_command(
+        args,
+        scoring_pb2.ScoreProposalsRequest,
+        lambda r, _: handlers.score_proposals(r, config_module.Limits()),
+        lambda client, r: client.score_proposals(r),
+        _print_result,
+    )
 
 
 def _allocate(args: argparse.Namespace) -> int:
-    request = _read(args, allocation_pb2.AllocateFundingRequest)
-    # --local honours --timeout as the server honours the call's deadline.
-    deadline = time.monotonic() + args.timeout
-    response = _call(
+    return _rpc_command(
         args,
-        lambda: handlers.allocate_funding(request, config_module.Limits(), deadline),
-        lambda client: client.allocate_funding(request),
+        allocation_pb2.AllocateFundingRequest,
+        lambda r, deadline: handlers.allocate_funding(r, config_module.Limits(), deadline),
+        lambda client, r: client.allocate_funding(r),
+        lambda r, response: _print_allocation(r, response.result),
+        lambda response: response.result.summary.status in NO_ALLOCATION,
     )
-    if args.json:
-        _print_json(response)
-    elif request.options.validate_only:
-        _print_validation(response.validation_errors)
-    else:
-        _print_allocation(request, response.result)
-    solved = not request.options.validate_only
-    if solved and response.result.summary.status in NO_ALLOCATION:
-        return EXIT_NO_ALLOCATION
-    return 0
 
 
 def _match_needs(args: argparse.Namespace) -> int:
-    request = _read(args, matching_pb2.MatchNeedsRequest)
-    deadline = time.monotonic() + args.timeout
-    response = _call(
+    return _rpc_command(
         args,
-        lambda: handlers.match_needs(request, config_module.Limits(), deadline),
-        lambda client: client.match_needs(request),
+        matching_pb2.MatchNeedsRequest,
+        lambda r, deadline: handlers.match_needs(r, config_module.Limits(), deadline),
+        lambda client, r: client.match_needs(r),
+        _print_needs,
+        lambda response: response.result.summary.status in NO_ALLOCATION,
     )
-    if args.json:
-        _print_json(response)
-    elif request.options.validate_only:
-        _print_validation(response.validation_errors)
-    else:
-        result = response.result
-        print(table.need_summary(result))
-        if result.assignments:
-            print()
-            print(f"Matches ({len(result.assignments)})")
-            print(table.need_assignments(request, result))
-        if result.unmet_needs:
-            print()
-            print(f"Needs left short ({len(result.unmet_needs)})")
-            print(table.unmet_needs(result))
-        for notice in result.notices:
-            print(f"note [{notice.code}]: {notice.message}")
-    solved = not request.options.validate_only
-    if solved and response.result.summary.status in NO_ALLOCATION:
-        return EXIT_NO_ALLOCATION
-    return 0
 
 
 def _match_mentors(args: argparse.Namespace) -> int:
-    request = _read(args, matching_pb2.MatchMentorsRequest)
-    deadline = time.monotonic() + args.timeout
-    response = _call(
+    return _rpc_command(
         args,
-        lambda: handlers.match_mentors(request, config_module.Limits(), deadline),
-        lambda client: client.match_mentors(request),
+        matching_pb2.MatchMentorsRequest,
+        lambda r, deadline: handlers.match_mentors(r, config_module.Limits(), deadline),
+        lambda client, r: client.match_mentors(r),
+        _print_mentors,
     )
-    if args.json:
-        _print_json(response)
-    elif request.options.validate_only:
-        _print_validation(response.validation_errors)
-    else:
-        result = response.result
-        print(table.mentor_summary(result))
-        if result.assignments:
-            print()
-            print(f"Teams ({len(result.assignments)} assignments)")
-            print(table.mentor_assignments(request, result))
-        if result.uncovered:
-            print()
-            print(f"Uncovered weak areas ({len(result.uncovered)})")
-            print(table.uncovered_areas(result))
-        for notice in result.notices:
-            print(f"note [{notice.code}]: {notice.message}")
-    return 0
+
+
+def _print_needs(
+    request: matching_pb2.MatchNeedsRequest, response: matching_pb2.MatchNeedsResponse
+) -> None:
+    result = response.result
+    print(table.need_summary(result))
+    if result.assignments:
+        print()
+        print(f"Matches ({len(result.assignments)})")
+        print(table.need_assignments(request, result))
+    if result.unmet_needs:
+        print()
+        print(f"Needs left short ({len(result.unmet_needs)})")
+        print(table.unmet_needs(result))
+    for notice in result.notices:
+        print(f"note [{notice.code}]: {notice.message}")
+
+
+def _print_mentors(
+    request: matching_pb2.MatchMentorsRequest, response: matching_pb2.MatchMentorsResponse
+) -> None:
+    result = response.result
+    print(table.mentor_summary(result))
+    if result.assignments:
+        print()
+        print(f"Teams ({len(result.assignments)} assignments)")
+        print(table.mentor_assignments(request, result))
+    if result.uncovered:
+        print()
+        print(f"Uncovered weak areas ({len(result.uncovered)})")
+        print(table.uncovered_areas(result))
+    for notice in result.notices:
+        print(f"note [{notice.code}]: {notice.message}")
 
 
 def _optimize(args: argparse.Namespace) -> int:
