@@ -7,7 +7,9 @@ answer.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from matching.allocation.engine import DEFAULT_TIME_LIMIT_S, allocate
 from matching.allocation.validate import validate_problem as validate_allocation
@@ -30,12 +32,23 @@ from service.convert.common import echo_labels, options_from_pb, violations_to_p
 from service.convert.scoring import problem_from_pb, result_to_pb
 from venture.v1 import allocation_pb2, common_pb2, matching_pb2, scoring_pb2
 
+P = TypeVar("P")
 OPTION_UNUSED = "OPTION_UNUSED"
 DEADLINE_MARGIN_S = 0.2
 """Solving stops this long before the call's deadline, to convert the result and send it."""
 MIN_TIME_LIMIT_S = 0.05
 """A call whose deadline is (nearly) spent still gives the engine a valid, tiny limit; the
 caller has likely given up, and refusing such calls outright is left to the deadline work."""
+
+
+def _cross_check(problem: P | None, validate: Callable[[P], None], violations: Violations) -> None:
+    """A converted problem's cross-reference checks, added to the conversion's violations."""
+    if problem is None:
+        return
+    try:
+        validate(problem)
+    except InvalidProblem as error:
+        violations.extend(error)
 
 
 def _check_count(violations: Violations, field: str, count: int, limit: int, setting: str) -> None:
@@ -84,11 +97,7 @@ def score_proposals(
     response = scoring_pb2.ScoreProposalsResponse()
     echo_labels(request, response)
     if options.validate_only:
-        if problem is not None:
-            try:
-                validate_problem(problem)
-            except InvalidProblem as error:
-                violations.extend(error)
+        _cross_check(problem, validate_problem, violations)
         response.validation_errors.extend(violations_to_pb(list(violations)))
         return response
     violations.raise_if_any()
@@ -161,12 +170,8 @@ def allocate_funding(
     problem = allocation_convert.problem_from_pb(request, options, violations)
     response = allocation_pb2.AllocateFundingResponse()
     echo_labels(request, response)
-    if problem is not None:
-        # The engines trust their input: cross-references are checked here, once, for all.
-        try:
-            validate_allocation(problem)
-        except InvalidProblem as error:
-            violations.extend(error)
+    # The engines trust their input: cross-references are checked here, once, for all.
+    _cross_check(problem, validate_allocation, violations)
     if options.validate_only:
         response.validation_errors.extend(violations_to_pb(list(violations)))
         return response
@@ -255,11 +260,7 @@ def match_needs(
     response = matching_pb2.MatchNeedsResponse()
     echo_labels(request, response)
     if options.validate_only:
-        if problem is not None:
-            try:
-                validate_needs(problem)
-            except InvalidProblem as error:
-                violations.extend(error)
+        _cross_check(problem, validate_needs, violations)
         response.validation_errors.extend(violations_to_pb(list(violations)))
         return response
     violations.raise_if_any()
@@ -301,11 +302,7 @@ def match_mentors(
     problem = mentors_convert.problem_from_pb(request, options, violations)
     response = matching_pb2.MatchMentorsResponse()
     echo_labels(request, response)
-    if problem is not None:
-        try:
-            validate_mentors(problem)
-        except InvalidProblem as error:
-            violations.extend(error)
+    _cross_check(problem, validate_mentors, violations)
     if options.validate_only:
         response.validation_errors.extend(violations_to_pb(list(violations)))
         return response
