@@ -26,6 +26,7 @@ from service.round.optimize import optimize_round
 from service.round.report import write_outputs
 from service.round.workbook import RoundFileError, read_round, write_template
 from service.server import serve
+from service.tokens import CLIENT_TOKEN_ENV
 from venture.v1 import allocation_pb2, common_pb2, matching_pb2, round_pb2, scoring_pb2
 
 EXIT_NO_ALLOCATION = 1
@@ -264,6 +265,13 @@ def _read(args: argparse.Namespace, request_type: type[M]) -> M:
         raise CommandFailed(EXIT_BAD_INPUT) from None
 
 
+def _client(args: argparse.Namespace) -> VentureClient:
+    """A client for --address, sending the token in VENTURE_TOKEN when the server wants one."""
+    return VentureClient(
+        args.address, timeout_s=args.timeout, token=os.environ.get(CLIENT_TOKEN_ENV)
+    )
+
+
 def _call(
     args: argparse.Namespace, local: Callable[[], R], remote: Callable[[VentureClient], R]
 ) -> R:
@@ -272,7 +280,7 @@ def _call(
     try:
         if args.local:
             return local()
-        with VentureClient(args.address, timeout_s=args.timeout) as client:
+        with _client(args) as client:
             return remote(client)
     except InvalidProblem as error:
         if isinstance(error, Unsatisfiable):
@@ -538,7 +546,7 @@ def _print_result(
 
 
 def _health(args: argparse.Namespace) -> int:
-    with VentureClient(args.address, timeout_s=args.timeout) as client:
+    with _client(args) as client:
         try:
             status = client.health(args.service)
         except VentureError as error:

@@ -73,9 +73,12 @@ class VentureClient:
         *,
         timeout_s: float = 120.0,
         max_message_bytes: int = 64 * MIB,
+        token: str | None = None,
     ) -> None:
+        """`token`: the bearer token a server with authentication on expects (never logged)."""
         self.address = address
         self.timeout_s = timeout_s
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = grpc.insecure_channel(
             address,
             options=[
@@ -123,7 +126,7 @@ class VentureClient:
         self, method: Callable[..., Response], request: object, timeout_s: float | None
     ) -> Response:
         try:
-            return method(request, timeout=timeout_s or self.timeout_s)
+            return method(request, timeout=timeout_s or self.timeout_s, metadata=self._metadata)
         except grpc.RpcError as error:
             raise _error(error) from None
 
@@ -163,7 +166,9 @@ class VentureClient:
     ) -> BatchStream:
         """Many rounds; iterate the returned stream for each round's answer as it finishes,
         `.cancel()` it to stop the rest. Errors while iterating raise VentureError."""
-        call = self._stub.BatchOptimizeRounds(request, timeout=timeout_s or self.timeout_s)
+        call = self._stub.BatchOptimizeRounds(
+            request, timeout=timeout_s or self.timeout_s, metadata=self._metadata
+        )
         return BatchStream(call)
 
 

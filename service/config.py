@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from service.tokens import TOKENS_ENV, TokenError, parse_tokens, read_tokens
 
 MIB = 1024 * 1024
 
@@ -63,6 +66,10 @@ class ServerConfig:
     reflection: bool = True
     log_level: str = "INFO"
     limits: Limits = Limits()
+    token_file: str = ""
+    """Bearer tokens, one per line (see service.auth); empty: VENTURE_TOKENS, else no auth."""
+    tokens: tuple[str, ...] = field(default=(), repr=False)
+    """The tokens in force (from token_file or VENTURE_TOKENS); never shown or logged."""
 
     @property
     def address(self) -> str:
@@ -78,6 +85,7 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("workers", int, "threads running solves concurrently"),
     ("reflection", bool, "serve gRPC server reflection"),
     ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
+    ("token_file", str, "file of bearer tokens, one per line; calls must carry one"),
     ("max_message_bytes", int, "largest request or response message, in bytes"),
     ("max_criteria", int, "most criteria per request"),
     ("max_judges", int, "most judges per request"),
@@ -159,8 +167,20 @@ def load(
         **{k: v for k, v in values.items() if k not in _LIMIT_NAMES},  # type: ignore[arg-type]
         limits=limits,
     )
+    config = replace(config, tokens=_tokens(config.token_file, env))
     check(config)
     return config
+
+
+def _tokens(token_file: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    """The bearer tokens: the token file's, else VENTURE_TOKENS' (comma-separated), else none
+    (authentication off)."""
+    try:
+        if token_file:
+            return read_tokens(Path(token_file))
+        return parse_tokens(env.get(TOKENS_ENV, ""))
+    except TokenError as error:
+        raise ConfigError(f"token_file: {error}") from None
 
 
 def check(config: ServerConfig) -> None:

@@ -19,6 +19,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from scoring.engine import warm_up
+from service.auth import BearerAuthInterceptor
 from service.config import ServerConfig
 from service.interceptor import InFlight, ServiceInterceptor
 from service.servicer import SERVICE_NAME, VentureServicer
@@ -68,8 +69,12 @@ def create_server(config: ServerConfig) -> RunningServer:
     """Build and bind the server; with port 0 the OS picks a free port (see `.port`)."""
     message_limit = config.limits.max_message_bytes
     in_flight = InFlight()
+    interceptors: list[grpc.aio.ServerInterceptor] = [ServiceInterceptor(in_flight)]
+    if config.tokens:
+        # Inside the service interceptor, so a refused call is logged with its code.
+        interceptors.append(BearerAuthInterceptor(config.tokens))
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(in_flight)],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", message_limit),
             ("grpc.max_send_message_length", message_limit),
