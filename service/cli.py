@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from scoring.errors import InvalidProblem, Unsatisfiable
 from service import config as config_module
 from service import handlers, table
-from service.client import DEFAULT_ADDRESS, VentureClient, VentureError
+from service.client import DEFAULT_ADDRESS, TlsFiles, VentureClient, VentureError
 from service.round.files_batch import progress_line, report_progress, round_sources, run_folder
 from service.round.optimize import optimize_round
 from service.round.report import write_outputs
@@ -266,9 +266,16 @@ def _read(args: argparse.Namespace, request_type: type[M]) -> M:
 
 
 def _client(args: argparse.Namespace) -> VentureClient:
-    """A client for --address, sending the token in VENTURE_TOKEN when the server wants one."""
+    """A client for --address: the bearer token in VENTURE_TOKEN, and TLS when VENTURE_TLS_CA
+    (the CA that signed the server's certificate) or, for mutual TLS, VENTURE_TLS_CERT and
+    VENTURE_TLS_KEY name PEM files."""
+    env = os.environ
+    files = {name: env.get(f"VENTURE_TLS_{name.upper()}") for name in ("ca", "cert", "key")}
+    tls = None
+    if any(files.values()):
+        tls = TlsFiles(**{name: Path(value) if value else None for name, value in files.items()})
     return VentureClient(
-        args.address, timeout_s=args.timeout, token=os.environ.get(CLIENT_TOKEN_ENV)
+        args.address, timeout_s=args.timeout, token=env.get(CLIENT_TOKEN_ENV), tls=tls
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -64,6 +65,26 @@ def _error(error: grpc.RpcError) -> VentureError:
     return VentureError(call.code(), call.details() or "", violations)
 
 
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files a TLS client uses: the CA that signed the server's certificate (None: the
+    system's roots) and, for mutual TLS, its own certificate chain and key."""
+
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        def read(path: Path | None) -> bytes | None:
+            return path.read_bytes() if path is not None else None
+
+        return grpc.ssl_channel_credentials(
+            root_certificates=read(self.ca),
+            private_key=read(self.key),
+            certificate_chain=read(self.cert),
+        )
+
+
 class VentureClient:
     """Blocking client for VentureService; one channel, reused across calls."""
 
@@ -74,18 +95,21 @@ class VentureClient:
         timeout_s: float = 120.0,
         max_message_bytes: int = 64 * MIB,
         token: str | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
-        """`token`: the bearer token a server with authentication on expects (never logged)."""
+        """`token`: the bearer token a server with authentication on expects (never logged);
+        `tls`: connect with TLS (and a client certificate, for mutual TLS)."""
         self.address = address
         self.timeout_s = timeout_s
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._channel = grpc.insecure_channel(
-            address,
-            options=[
-                ("grpc.max_receive_message_length", max_message_bytes),
-                ("grpc.max_send_message_length", max_message_bytes),
-            ],
-        )
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        if tls is None:
+            self._channel = grpc.insecure_channel(address, options=options)
+        else:
+            self._channel = grpc.secure_channel(address, tls.credentials(), options=options)
         self._stub = venture_service_pb2_grpc.VentureServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 

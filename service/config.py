@@ -66,6 +66,11 @@ class ServerConfig:
     reflection: bool = True
     log_level: str = "INFO"
     limits: Limits = Limits()
+    tls_cert_file: str = ""
+    """PEM certificate chain the server presents; with tls_key_file, TLS is on."""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    """PEM CA certificates; when set, clients must present a certificate it signed (mTLS)."""
     token_file: str = ""
     """Bearer tokens, one per line (see service.auth); empty: VENTURE_TOKENS, else no auth."""
     tokens: tuple[str, ...] = field(default=(), repr=False)
@@ -85,6 +90,9 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("workers", int, "threads running solves concurrently"),
     ("reflection", bool, "serve gRPC server reflection"),
     ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
+    ("tls_cert_file", str, "PEM certificate chain for TLS (with --tls-key-file)"),
+    ("tls_key_file", str, "PEM private key for TLS"),
+    ("tls_client_ca_file", str, "PEM CA that must sign client certificates (mutual TLS)"),
     ("token_file", str, "file of bearer tokens, one per line; calls must carry one"),
     ("max_message_bytes", int, "largest request or response message, in bytes"),
     ("max_criteria", int, "most criteria per request"),
@@ -193,6 +201,14 @@ def check(config: ServerConfig) -> None:
         raise ConfigError(f"grace_period_s: {config.grace_period_s} must not be negative")
     if config.workers < 1:
         raise ConfigError(f"workers: {config.workers} must be at least 1")
+    if bool(config.tls_cert_file) != bool(config.tls_key_file):
+        raise ConfigError("tls_cert_file and tls_key_file: give both for TLS, or neither")
+    if config.tls_client_ca_file and not config.tls_cert_file:
+        raise ConfigError("tls_client_ca_file: mutual TLS needs tls_cert_file and tls_key_file")
+    for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
+        path = getattr(config, name)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{name}: {path} is not a readable file")
     if config.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
     for limit in fields(Limits):

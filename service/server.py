@@ -12,6 +12,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -93,10 +94,27 @@ def create_server(config: ServerConfig) -> RunningServer:
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(names, server)
-    port = server.add_insecure_port(config.address)
+    credentials = server_credentials(config)
+    if credentials is None:
+        port = server.add_insecure_port(config.address)
+    else:
+        port = server.add_secure_port(config.address, credentials)
     if port == 0:
         raise OSError(f"could not bind {config.address}")
     return RunningServer(server, port, health, executor, in_flight)
+
+
+def server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    """TLS credentials from the configured PEM files (mutual TLS with a client CA); None: plain
+    text, for loopback or behind a TLS-terminating proxy."""
+    if not config.tls_cert_file:
+        return None
+    chain = Path(config.tls_cert_file).read_bytes()
+    key = Path(config.tls_key_file).read_bytes()
+    client_ca = Path(config.tls_client_ca_file).read_bytes() if config.tls_client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 async def serve(config: ServerConfig) -> None:
