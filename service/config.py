@@ -63,6 +63,8 @@ class ServerConfig:
     grace_period_s: float = 10.0
     workers: int = 2
     """Threads that run CPU-bound solves, so the event loop keeps answering health checks."""
+    max_waiting: int = 8
+    """Calls that may wait for a free solver; one more is refused with RESOURCE_EXHAUSTED."""
     reflection: bool = True
     log_level: str = "INFO"
     limits: Limits = Limits()
@@ -88,6 +90,7 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("port", int, "port to bind; 0 picks a free port (printed at start-up)"),
     ("grace_period_s", float, "seconds in-flight calls get to finish after SIGTERM"),
     ("workers", int, "threads running solves concurrently"),
+    ("max_waiting", int, "calls that may wait for a free solver before calls are refused"),
     ("reflection", bool, "serve gRPC server reflection"),
     ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
     ("tls_cert_file", str, "PEM certificate chain for TLS (with --tls-key-file)"),
@@ -201,6 +204,8 @@ def check(config: ServerConfig) -> None:
         raise ConfigError(f"grace_period_s: {config.grace_period_s} must not be negative")
     if config.workers < 1:
         raise ConfigError(f"workers: {config.workers} must be at least 1")
+    if config.max_waiting < 0:
+        raise ConfigError(f"max_waiting: {config.max_waiting} must not be negative")
     if bool(config.tls_cert_file) != bool(config.tls_key_file):
         raise ConfigError("tls_cert_file and tls_key_file: give both for TLS, or neither")
     if config.tls_client_ca_file and not config.tls_cert_file:

@@ -20,6 +20,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from scoring.engine import warm_up
+from service.admission import Admission
 from service.auth import BearerAuthInterceptor
 from service.config import ServerConfig
 from service.interceptor import InFlight, ServiceInterceptor
@@ -83,7 +84,9 @@ def create_server(config: ServerConfig) -> RunningServer:
         ],
     )
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="venture-solve")
-    servicer = VentureServicer(config.limits, executor)
+    servicer = VentureServicer(
+        config.limits, executor, Admission(config.workers, config.max_waiting)
+    )
     venture_service_pb2_grpc.add_VentureServiceServicer_to_server(servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

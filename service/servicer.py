@@ -15,6 +15,7 @@ from typing import Any, TypeAlias, TypeVar
 import grpc
 
 from service import handlers
+from service.admission import Admission
 from service.config import Limits
 from service.round.batch import run_batch
 from service.round.optimize import optimize_round
@@ -51,45 +52,58 @@ def _deadline(context: Context) -> float | None:
 class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
     """Validate -> convert -> solve -> convert back, off the event loop."""
 
-    def __init__(self, limits: Limits, executor: Executor) -> None:
+    def __init__(self, limits: Limits, executor: Executor, admission: Admission) -> None:
         self._limits = limits
         self._executor = executor
+        self._admission = admission
 
     async def _run(
-        self, handler: Callable[[Request, Limits], Response], request: Request
+        self,
+        handler: Callable[[Request, Limits], Response],
+        request: Request,
+        deadline: float | None = None,
     ) -> Response:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, handler, request, self._limits)
+        """The handler on a solver thread, once admission control lets the call start."""
+        await self._admission.enter(deadline)
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, handler, request, self._limits)
+        finally:
+            self._admission.leave()
 
     async def ScoreProposals(
         self, request: scoring_pb2.ScoreProposalsRequest, context: Context
     ) -> scoring_pb2.ScoreProposalsResponse:
-        return await self._run(handlers.score_proposals, request)
+        return await self._run(handlers.score_proposals, request, _deadline(context))
 
     async def AllocateFunding(
         self, request: allocation_pb2.AllocateFundingRequest, context: Context
     ) -> allocation_pb2.AllocateFundingResponse:
         # The deadline is taken now, so that time queued for a worker counts against it.
-        allocate = partial(handlers.allocate_funding, deadline=_deadline(context))
-        return await self._run(allocate, request)
+        deadline = _deadline(context)
+        allocate = partial(handlers.allocate_funding, deadline=deadline)
+        return await self._run(allocate, request, deadline)
 
     async def MatchNeeds(
         self, request: matching_pb2.MatchNeedsRequest, context: Context
     ) -> matching_pb2.MatchNeedsResponse:
-        match = partial(handlers.match_needs, deadline=_deadline(context))
-        return await self._run(match, request)
+        deadline = _deadline(context)
+        match = partial(handlers.match_needs, deadline=deadline)
+        return await self._run(match, request, deadline)
 
     async def MatchMentors(
         self, request: matching_pb2.MatchMentorsRequest, context: Context
     ) -> matching_pb2.MatchMentorsResponse:
-        match = partial(handlers.match_mentors, deadline=_deadline(context))
-        return await self._run(match, request)
+        deadline = _deadline(context)
+        match = partial(handlers.match_mentors, deadline=deadline)
+        return await self._run(match, request, deadline)
 
     async def OptimizeRound(
         self, request: round_pb2.OptimizeRoundRequest, context: Context
     ) -> round_pb2.OptimizeRoundResponse:
-        optimize = partial(optimize_round, deadline=_deadline(context))
-        return await self._run(optimize, request)
+        deadline = _deadline(context)
+        optimize = partial(optimize_round, deadline=deadline)
+        return await self._run(optimize, request, deadline)
 
     async def BatchOptimizeRounds(
         self, request: round_pb2.BatchOptimizeRoundsRequest, context: Context

@@ -14,6 +14,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from scoring.errors import MAX_VIOLATIONS, FieldViolation, InvalidProblem, Unsatisfiable
+from service.admission import Overloaded
 
 DETAILS_KEY = "grpc-status-details-bin"
 
@@ -64,6 +65,10 @@ def status_for(exc: BaseException) -> RpcFailure | None:
     """The status for a known domain error; None for anything unexpected (a bug: INTERNAL)."""
     if isinstance(exc, InvalidProblem):
         return invalid_argument(exc)
+    if isinstance(exc, Overloaded):
+        message = str(exc)
+        status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message)
+        return RpcFailure(grpc.StatusCode.RESOURCE_EXHAUSTED, message, status)
     return None
 
 

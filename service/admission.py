@@ -1,0 +1,52 @@
+"""Overload control: at most `workers` solves at once, at most `max_waiting` calls waiting for
+one, and no call waits past its own deadline. A call that cannot start is refused with
+RESOURCE_EXHAUSTED at once (the queue is full) or as soon as its deadline is too near to start
+(it would only have timed out in the queue), so an overloaded server answers quickly and
+callers can retry elsewhere; it recovers by itself as solves finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+START_MARGIN_S = 0.2
+"""A call whose deadline is nearer than this when a worker frees is refused: it could not
+finish in time anyway (the handlers also stop solving this long before the deadline)."""
+
+
+class Overloaded(Exception):
+    """The call could not start: the message says why and which limit."""
+
+
+class Admission:
+    """Counts solves and waiting calls of one server (one event loop)."""
+
+    def __init__(self, workers: int, max_waiting: int) -> None:
+        self._free = asyncio.Semaphore(workers)
+        self._workers = workers
+        self._max_waiting = max_waiting
+        self._waiting = 0
+
+    async def enter(self, deadline: float | None) -> None:
+        """Wait for a free worker, or raise Overloaded (see the module docstring)."""
+        if self._free.locked() and self._waiting >= self._max_waiting:
+            raise Overloaded(
+                f"server busy: {self._workers} solve(s) running and {self._waiting} call(s) "
+                f"waiting (server limit max_waiting); retry later or elsewhere"
+            )
+        self._waiting += 1
+        try:
+            timeout = None if deadline is None else deadline - time.monotonic() - START_MARGIN_S
+            if timeout is not None and timeout <= 0:
+                raise Overloaded("server busy: the call's deadline is too near to start a solve")
+            await asyncio.wait_for(self._free.acquire(), timeout)
+        except TimeoutError:
+            raise Overloaded(
+                "server busy: no solver was free before the call's deadline; retry later"
+            ) from None
+        finally:
+            self._waiting -= 1
+
+    def leave(self) -> None:
+        self._free.release()

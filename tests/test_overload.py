@@ -1,0 +1,70 @@
+"""Overload against a real server on 127.0.0.1:0 with one solver and room for one waiting call:
+a call beyond that is refused at once with RESOURCE_EXHAUSTED, a call that could only time out
+in the queue is refused before its deadline, and the server recovers as the solves finish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import grpc
+import pytest
+
+from service.client import VentureClient, VentureError
+from service.config import Limits, ServerConfig
+from tests.helpers import ServerThread, sized_request, small_request
+
+SLOW = sized_request(900, 12, 5, 10_000)
+"""About three seconds of scoring here (900 proposals, 10,000 bootstrap samples)."""
+
+
+@pytest.fixture
+def busy_server() -> Iterator[ServerThread]:
+    thread = ServerThread(ServerConfig(port=0, workers=1, max_waiting=1, limits=Limits()))
+    yield thread
+    thread.stop()
+
+
+def _start_slow(pool: ThreadPoolExecutor, address: str) -> Future[object]:
+    def call() -> object:
+        with VentureClient(address) as client:
+            return client.score_proposals(SLOW)
+
+    return pool.submit(call)
+
+
+def test_overload_refuses_fast_and_recovers(busy_server: ServerThread) -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        running = _start_slow(pool, busy_server.address)
+        time.sleep(0.3)  # the first call holds the only solver
+        waiting = _start_slow(pool, busy_server.address)
+        time.sleep(0.3)  # the second waits for it: the queue is full
+        with VentureClient(busy_server.address) as client:
+            started = time.monotonic()
+            with pytest.raises(VentureError) as caught:
+                client.score_proposals(small_request())
+            refused_in = time.monotonic() - started
+        assert caught.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "max_waiting" in caught.value.message
+        assert refused_in < 0.5  # at once, not after the running solves
+        assert running.result(timeout=60) and waiting.result(timeout=60)
+    with VentureClient(busy_server.address) as client:  # recovered
+        assert client.score_proposals(small_request()).result.proposals
+
+
+def test_a_call_that_would_time_out_in_the_queue_is_refused_before_its_deadline(
+    busy_server: ServerThread,
+) -> None:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = _start_slow(pool, busy_server.address)
+        time.sleep(0.3)
+        with VentureClient(busy_server.address) as client:
+            started = time.monotonic()
+            with pytest.raises(VentureError) as caught:
+                client.score_proposals(small_request(), timeout_s=0.8)
+            refused_in = time.monotonic() - started
+        assert caught.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "deadline" in caught.value.message
+        assert refused_in < 0.8  # before the caller's own deadline
+        assert running.result(timeout=60)
