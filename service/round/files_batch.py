@@ -12,6 +12,7 @@ are the same whatever the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 from collections.abc import Iterator
@@ -95,7 +96,10 @@ def run_folder(folder: Path, out: Path, jobs: int = 1) -> Iterator[BatchOutcome]
         for source in sources:
             yield process_round(source, out)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # Spawned, not forked: a fork copies the parent's threads' locks (gRPC's, the solvers'),
+    # and a child can hang on one that was held at that instant.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
         futures = [pool.submit(process_round, source, out) for source in sources]
         try:
             for future in as_completed(futures):
