@@ -17,6 +17,7 @@ from ortools.sat.python import cp_model
 
 from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.model import RuleConflict
+from scoring.cancel import stop_with
 
 STEP_LIMIT_S = 2.0
 """Longest single feasibility check while minimising."""
@@ -81,7 +82,8 @@ class _RuleModel:
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = seed
         solver.parameters.max_time_in_seconds = max(limit_s, 0.001)
-        status = solver.solve(self.model)
+        with stop_with(solver.stop_search):
+            status = solver.solve(self.model)
         self.last_core = [
             r
             for r in rules

@@ -31,6 +31,7 @@ from matching.allocation.optimise import Optimum, optimise
 from matching.allocation.rank import rank_order
 from matching.allocation.solution import Solution
 from matching.status import SolveStatus
+from scoring.cancel import checkpoint
 from scoring.model import Notice, StageTime
 
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -50,6 +51,7 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
         return assemble(problem, prepared, {}, {}, SolveStatus.INFEASIBLE, 0.0)
     form = formulate(problem, prepared)
     prepared_s = time.perf_counter() - started
+    checkpoint()
     if problem.rules.objective is Objective.RANK_ORDER:
         optimum = rank_order(form, deadline)
     else:
@@ -99,6 +101,7 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
                 "proven; best_bound says how much better one could be",
             )
         )
+    checkpoint()
     explained_from = time.perf_counter()
     why = reasons(form, solution)
     margin_list = (

@@ -20,6 +20,7 @@ from matching.allocation.formulation import Formulation
 from matching.allocation.native_output import stdout_to_stderr
 from matching.allocation.relax import FloatArray, Penalties, Program
 from matching.allocation.solution import Solution, evaluate
+from scoring.cancel import checkpoint
 
 FEASIBILITY = 1e-6
 """Largest distance from a whole number still read as that number in HiGHS' solutions."""
@@ -34,6 +35,9 @@ class Run:
     proven: bool
     """Optimal or infeasible within the given bounds."""
     bound: float
+
+
+SCIPY_VERBATIM_WARNING = "Unrecognized options detected"
 
 
 def solve_milp(
@@ -75,6 +79,7 @@ def solve_milp(
             constraints.append(
                 scipy.optimize.LinearConstraint(part[live], lo_rows[live], hi_rows[live])
             )
+    checkpoint()
     x = fixed_values.copy()
     if not free.any():
         return x, 0, -constant
@@ -91,9 +96,12 @@ def solve_milp(
         # Every allocation's objective is a whole number, so a gap below 1 already proves
         # optimality: HiGHS may stop there instead of closing the last fraction.
         options["mip_abs_gap"] = 1.0 - 1e-6
-    with stdout_to_stderr(), warnings.catch_warnings():
-        # SciPy warns that it passes mip_abs_gap to HiGHS verbatim, which is what we want.
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # SciPy warns that it passes our HiGHS options verbatim, which is what we want. Not with
+    # warnings.catch_warnings(): it swaps the process's filters in and out, so with two solver
+    # threads one thread's exit re-armed the warning in the middle of the other's solve. This
+    # filter stays, first in line (re-added each time, as test runners reset the filters).
+    warnings.filterwarnings("ignore", message=SCIPY_VERBATIM_WARNING, category=RuntimeWarning)
+    with stdout_to_stderr():
         result = scipy.optimize.milp(
             cost[free],
             integrality=kinds,

@@ -43,6 +43,7 @@ from matching.allocation.relax import (
 )
 from matching.allocation.solution import Solution, evaluate
 from matching.status import SolveStatus
+from scoring.cancel import checkpoint
 
 TOLERANCE = 1e-6
 LP_TOLERANCE = 1e-9
@@ -128,6 +129,7 @@ def optimise(form: Formulation, deadline: float) -> Optimum:
     gap = max(gap, 1.0)
     rounds = 0
     while True:
+        checkpoint()
         rounds += 1
         slack = gap + margin
         fixed_in, fixed_out = _fixings(form, relaxation, slack)

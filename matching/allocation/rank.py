@@ -29,6 +29,9 @@ from matching.allocation.optimise import Optimum, nothing_to_fund
 from matching.allocation.relax import Program, build_program, relax
 from matching.allocation.solution import Solution, evaluate
 from matching.status import SolveStatus
+from scoring.cancel import checkpoint
+
+CHECK_SHARE_OF_TIME_LEFT = 0.5
 
 
 def rank_order(form: Formulation, deadline: float) -> Optimum:
@@ -60,11 +63,15 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
     necessary = _Necessary(form)
     caps = Caps(form)
     checks = 0
+    longest_check_s = 0.0
+    complete = True
     funded = witness.funded_candidates(form)
     for c in order:
         if decided_in[c]:
             continue
+        checkpoint()
         if time.monotonic() >= deadline:
+            complete = False
             break
         if funded[c]:
             decided_in[c] = True
@@ -78,17 +85,24 @@ def rank_order(form: Formulation, deadline: float) -> Optimum:
         if necessary.excludes(int(c), decided_in, decided_out):
             decided_out[c] = True
             continue
+        # A check that cannot finish in the time left decides nothing (HiGHS also overruns
+        # its limit by a fraction of a second on a large round), so stop before it instead.
+        started = time.monotonic()
+        if deadline - started < longest_check_s:
+            complete = False
+            break
         checks += 1
         trial_in = decided_in.copy()
         trial_in[c] = True
         found = _feasible(form, program, weights, trial_in, decided_out, deadline)
+        longest_check_s = max(longest_check_s, time.monotonic() - started)
         if found is not None:
             witness = found
             funded = witness.funded_candidates(form)
             decided_in[c] = True
         else:
             decided_out[c] = True
-    complete = time.monotonic() < deadline
+    complete = complete and time.monotonic() < deadline
     final = raise_in_rank_order(form, caps, witness, rank)
     value = evaluate(form, final, None)
     assert value is not None, "rank order produced an allocation that breaks a rule"
@@ -165,6 +179,11 @@ def _feasible(
     deadline: float,
 ) -> Solution | None:
     """A legal allocation funding every candidate decided in and none decided out (MILP)."""
+    # HiGHS checks its time limit only now and then: on a large round one check has overrun a
+    # limit of 3 s by 2 s. Each check gets half the time left, so an overrun still ends before
+    # the deadline (a check that runs out of time decides nothing either way).
+    now = time.monotonic()
+    deadline = min(deadline, now + (deadline - now) * CHECK_SHARE_OF_TIME_LEFT)
     lower = program.lower.copy()
     upper = program.upper.copy()
     for c in np.flatnonzero(decided_out):

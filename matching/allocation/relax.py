@@ -20,6 +20,7 @@ import scipy.sparse
 
 from matching.allocation.formulation import MILLION, Formulation, Sense
 from matching.allocation.native_output import stdout_to_stderr
+from scoring.cancel import checkpoint
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -177,6 +178,7 @@ def relax(form: Formulation, program: Program) -> Relaxation:
     ranged = np.flatnonzero(z_col >= 0)
     first_link = program.first_link
     candidate_row = program.candidate_row
+    checkpoint()
     with stdout_to_stderr():
         result = scipy.optimize.linprog(
             program.cost,

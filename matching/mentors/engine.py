@@ -40,6 +40,7 @@ from matching.mentors.solve import (
 )
 from matching.mentors.teams import Teams, fill, prune, total_value
 from matching.status import SolveStatus
+from scoring.cancel import checkpoint
 from scoring.model import Notice, StageTime
 
 ENGINE = f"ortools-cp-sat {version('ortools')}"
@@ -202,6 +203,7 @@ class _Clock:
         now = time.perf_counter()
         self._timings.append(StageTime(stage, now - self._lap))
         self._lap = now
+        checkpoint()  # a cancelled call goes no further
 
     @property
     def timings(self) -> tuple[StageTime, ...]:

@@ -32,6 +32,7 @@ from ortools.sat.python import cp_model
 from matching.mentors.encode import Encoded
 from matching.mentors.teams import Teams
 from matching.status import SolveStatus
+from scoring.cancel import stop_with
 
 MIN_LIMIT_S = 0.001
 SEED_MODULUS = 2**31
@@ -156,7 +157,8 @@ def _solve(model: MentorModel, deadline: float, seed: int, *, maximise: bool) ->
     solver.parameters.linearization_level = 2
     solver.parameters.random_seed = seed % SEED_MODULUS
     solver.parameters.max_time_in_seconds = max(deadline - time.monotonic(), MIN_LIMIT_S)
-    status = solver.solve(model.model)
+    with stop_with(solver.stop_search):
+        status = solver.solve(model.model)
     if status == cp_model.INFEASIBLE:
         return Stage(SolveStatus.INFEASIBLE, None, 0, None)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -22,6 +22,7 @@ from ortools.sat.python import cp_model
 from matching.needs.encode import Encoded, scaled
 from matching.needs.model import MatchObjective, NeedMatchingProblem
 from matching.status import SolveStatus
+from scoring.cancel import stop_with
 
 VALUE_SCALE = 10**7
 """Integer units per unit of priority × affinity in CP-SAT (its search prefers small numbers;
@@ -173,13 +174,20 @@ def solve_cpsat(
     values: list[bool] | None = None if hint is None else hint[m.free].tolist()
     status = SolveStatus.OPTIMAL
     for name, objective in stages:
+        if values is not None and time.monotonic() >= deadline:
+            # Out of time: loading a model this size into CP-SAT alone can take a second, so a
+            # stage that could not search is not started; the matching so far stands.
+            outcomes.append(StageOutcome(name, SolveStatus.NO_SOLUTION_FOUND, 0, 0))
+            status = SolveStatus.FEASIBLE
+            break
         m.model.maximize(objective)
         if values is not None:
             m.model.clear_hints()  # type: ignore[no-untyped-call]
             for var, hinted in zip(m.x, values, strict=True):
                 m.model.add_hint(var, hinted)
         solver = _solver(deadline, seed)
-        code = solver.solve(m.model)
+        with stop_with(solver.stop_search):
+            code = solver.solve(m.model)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if code == cp_model.INFEASIBLE:
                 return CpSatSolution(_chosen(enc, m, None), SolveStatus.INFEASIBLE, tuple(outcomes))

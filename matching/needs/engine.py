@@ -42,6 +42,7 @@ from matching.needs.infeasible import loads_short, needs_short
 from matching.needs.model import MatchObjective, NeedMatchingProblem, NeedMatchResult
 from matching.needs.validate import validate_problem
 from matching.status import SolveStatus
+from scoring.cancel import checkpoint
 from scoring.errors import FieldViolation, Unsatisfiable
 from scoring.model import Notice, StageTime
 
@@ -256,6 +257,7 @@ class _Clock:
         now = time.perf_counter()
         self.stages.append(StageTime(stage, now - self.last))
         self.last = now
+        checkpoint()  # a cancelled call goes no further
 
 
 def _with_timings(result: NeedMatchResult, clock: _Clock) -> NeedMatchResult:
