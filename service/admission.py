@@ -28,14 +28,25 @@ class Admission:
         self._max_waiting = max_waiting
         self._waiting = 0
 
-    async def enter(self, deadline: float | None) -> None:
-        """Wait for a free worker, or raise Overloaded (see the module docstring)."""
+    async def enter(self, deadline: float | None, *, patient: bool = False) -> None:
+        """Wait for a free worker, or raise Overloaded (see the module docstring). A `patient`
+        caller (a batch's lane: at most one per worker per batch) is not refused for a full
+        queue and does not take a place in it; it still never waits past its deadline."""
+        if patient:
+            await self._acquire(deadline)
+            return
         if self._free.locked() and self._waiting >= self._max_waiting:
             raise Overloaded(
                 f"server busy: {self._workers} solve(s) running and {self._waiting} call(s) "
                 f"waiting (server limit max_waiting); retry later or elsewhere"
             )
         self._waiting += 1
+        try:
+            await self._acquire(deadline)
+        finally:
+            self._waiting -= 1
+
+    async def _acquire(self, deadline: float | None) -> None:
         try:
             timeout = None if deadline is None else deadline - time.monotonic() - START_MARGIN_S
             if timeout is not None and timeout <= 0:
@@ -45,8 +56,16 @@ class Admission:
             raise Overloaded(
                 "server busy: no solver was free before the call's deadline; retry later"
             ) from None
-        finally:
-            self._waiting -= 1
 
     def leave(self) -> None:
         self._free.release()
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a free worker now (read by the metrics)."""
+        return self._waiting
+
+    @property
+    def workers(self) -> int:
+        """Solves that may run at once."""
+        return self._workers

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -19,7 +18,7 @@ from google.protobuf.message import Message
 
 from scoring.errors import InvalidProblem, Unsatisfiable
 from service import config as config_module
-from service import handlers, table
+from service import handlers, logs, table
 from service.client import DEFAULT_ADDRESS, TlsFiles, VentureClient, VentureError
 from service.round.files_batch import progress_line, report_progress, round_sources, run_folder
 from service.round.optimize import optimize_round
@@ -230,10 +229,7 @@ def _serve(args: argparse.Namespace) -> int:
     except config_module.ConfigError as error:
         print(f"venture serve: bad configuration: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.configure(config.log_level, config.log_format)
     asyncio.run(serve(config))
     return 0
 

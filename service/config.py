@@ -64,9 +64,19 @@ class ServerConfig:
     workers: int = 2
     """Threads that run CPU-bound solves, so the event loop keeps answering health checks."""
     max_waiting: int = 8
+    max_concurrent_calls: int = 64
+    """Calls the server holds at once, waiting and running; gRPC refuses one more with
+    RESOURCE_EXHAUSTED before reading it, which bounds memory under a flood of large requests
+    (each held call holds its request: at most max_message_bytes)."""
     """Calls that may wait for a free solver; one more is refused with RESOURCE_EXHAUSTED."""
     reflection: bool = True
     log_level: str = "INFO"
+    log_format: str = "json"
+    """"json": one JSON object per log line (service.logs); "text": plain lines."""
+    metrics_host: str = ""
+    """Interface of the Prometheus metrics endpoint (plain HTTP); empty: the same as host."""
+    metrics_port: int = -1
+    """Port of the metrics endpoint: -1 serves no metrics, 0 picks a free port."""
     limits: Limits = Limits()
     tls_cert_file: str = ""
     """PEM certificate chain the server presents; with tls_key_file, TLS is on."""
@@ -83,6 +93,11 @@ class ServerConfig:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
+    @property
+    def metrics_bind_host(self) -> str:
+        """The interface the metrics endpoint binds: metrics_host, else host."""
+        return self.metrics_host or self.host
+
 
 # (setting, environment variable, type, help). Limits are settings too, flattened by name.
 _SETTINGS: tuple[tuple[str, type, str], ...] = (
@@ -91,8 +106,22 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("grace_period_s", float, "seconds in-flight calls get to finish after SIGTERM"),
     ("workers", int, "threads running solves concurrently"),
     ("max_waiting", int, "calls that may wait for a free solver before calls are refused"),
+    ("max_concurrent_calls", int, "calls held at once (bounds memory); more are refused"),
     ("reflection", bool, "serve gRPC server reflection"),
     ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
+    ("log_format", str, "json (one JSON object per line) or text"),
+    (
+        "metrics_host",
+        str,
+        "interface of the Prometheus metrics endpoint (plain HTTP: bind it to an internal "
+        "interface); empty: the same as --host",
+    ),
+    (
+        "metrics_port",
+        int,
+        "port of the Prometheus metrics endpoint (HTTP /metrics); -1: no metrics; 0 picks a "
+        "free port (printed at start-up)",
+    ),
     ("tls_cert_file", str, "PEM certificate chain for TLS (with --tls-key-file)"),
     ("tls_key_file", str, "PEM private key for TLS"),
     ("tls_client_ca_file", str, "PEM CA that must sign client certificates (mutual TLS)"),
@@ -118,6 +147,7 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
 )
 _LIMIT_NAMES = {f.name for f in fields(Limits)}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LOG_FORMATS = ("json", "text")
 
 
 def env_name(setting: str) -> str:
@@ -206,6 +236,12 @@ def check(config: ServerConfig) -> None:
         raise ConfigError(f"workers: {config.workers} must be at least 1")
     if config.max_waiting < 0:
         raise ConfigError(f"max_waiting: {config.max_waiting} must not be negative")
+    least = config.workers + config.max_waiting + 1
+    if config.max_concurrent_calls < least:
+        raise ConfigError(
+            f"max_concurrent_calls: {config.max_concurrent_calls} must be at least workers + "
+            f"max_waiting + 1 ({least}), leaving room for a health check"
+        )
     if bool(config.tls_cert_file) != bool(config.tls_key_file):
         raise ConfigError("tls_cert_file and tls_key_file: give both for TLS, or neither")
     if config.tls_client_ca_file and not config.tls_cert_file:
@@ -216,6 +252,19 @@ def check(config: ServerConfig) -> None:
             raise ConfigError(f"{name}: {path} is not a readable file")
     if config.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level: {config.log_level!r} is not one of {', '.join(_LOG_LEVELS)}")
+    if config.log_format.lower() not in _LOG_FORMATS:
+        formats = " or ".join(_LOG_FORMATS)
+        raise ConfigError(f"log_format: {config.log_format!r} is not {formats}")
+    if not -1 <= config.metrics_port <= 65535:
+        raise ConfigError(
+            f"metrics_port: {config.metrics_port} is outside 0..65535 (or -1 for no metrics)"
+        )
+    if (
+        config.metrics_port > 0
+        and config.metrics_port == config.port
+        and config.metrics_bind_host == config.host
+    ):
+        raise ConfigError(f"metrics_port: {config.metrics_port} is the gRPC port too")
     for limit in fields(Limits):
         value = getattr(config.limits, limit.name)
         if value < 1:

@@ -1,8 +1,8 @@
 """Build the grpc.aio server (bindable to port 0 for tests) apart from running it until SIGTERM.
 
-`create_server` wires the servicer, the interceptor, health and reflection and binds the port;
-`serve` runs it: SIGTERM or SIGINT -> health NOT_SERVING -> in-flight calls get the grace
-period to finish -> exit.
+`create_server` wires the servicer, the interceptor, health and reflection and binds the port
+(and, with a metrics port, starts the Prometheus endpoint on it); `serve` runs it: SIGTERM or
+SIGINT -> health NOT_SERVING -> in-flight calls get the grace period to finish -> exit.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -24,6 +26,7 @@ from service.admission import Admission
 from service.auth import BearerAuthInterceptor
 from service.config import ServerConfig
 from service.interceptor import InFlight, ServiceInterceptor
+from service.metrics import Metrics, start_exporter
 from service.servicer import SERVICE_NAME, VentureServicer
 from venture.v1 import venture_service_pb2, venture_service_pb2_grpc
 
@@ -41,6 +44,15 @@ class RunningServer:
     health: health_aio.HealthServicer
     executor: ThreadPoolExecutor
     in_flight: InFlight
+    metrics: Metrics | None = None
+    metrics_http: WSGIServer | None = None
+    """The Prometheus endpoint's HTTP server (None: no metrics port configured)."""
+    metrics_thread: threading.Thread | None = None
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The bound metrics port, or None when no metrics endpoint runs."""
+        return None if self.metrics_http is None else int(self.metrics_http.server_address[1])
 
     async def start(self) -> None:
         """Warm the engine's caches, then start serving and report SERVING."""
@@ -65,18 +77,33 @@ class RunningServer:
         left = max(grace_s - (asyncio.get_running_loop().time() - started), 0.0)
         await self.server.stop(left)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        await self._stop_metrics()
+
+    async def _stop_metrics(self) -> None:
+        """Stop the metrics endpoint (last, so it can be scraped while calls drain)."""
+        http, thread = self.metrics_http, self.metrics_thread
+        if http is None:
+            return
+        # shutdown() blocks until the serving loop notices (up to half a second): not on the loop.
+        await asyncio.to_thread(http.shutdown)
+        http.server_close()
+        if thread is not None:
+            await asyncio.to_thread(thread.join, 5.0)
 
 
 def create_server(config: ServerConfig) -> RunningServer:
-    """Build and bind the server; with port 0 the OS picks a free port (see `.port`)."""
+    """Build and bind the server; with port 0 the OS picks a free port (see `.port`). With
+    config.metrics_port >= 0, the metrics endpoint is started too (see `.metrics_port`)."""
     message_limit = config.limits.max_message_bytes
     in_flight = InFlight()
-    interceptors: list[grpc.aio.ServerInterceptor] = [ServiceInterceptor(in_flight)]
+    metrics = Metrics()
+    interceptors: list[grpc.aio.ServerInterceptor] = [ServiceInterceptor(in_flight, metrics)]
     if config.tokens:
         # Inside the service interceptor, so a refused call is logged with its code.
         interceptors.append(BearerAuthInterceptor(config.tokens))
     server = grpc.aio.server(
         interceptors=interceptors,
+        maximum_concurrent_rpcs=config.max_concurrent_calls,
         options=[
             ("grpc.max_receive_message_length", message_limit),
             ("grpc.max_send_message_length", message_limit),
@@ -84,9 +111,9 @@ def create_server(config: ServerConfig) -> RunningServer:
         ],
     )
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="venture-solve")
-    servicer = VentureServicer(
-        config.limits, executor, Admission(config.workers, config.max_waiting)
-    )
+    admission = Admission(config.workers, config.max_waiting)
+    metrics.watch_admission(admission)
+    servicer = VentureServicer(config.limits, executor, admission, metrics)
     venture_service_pb2_grpc.add_VentureServiceServicer_to_server(servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -104,7 +131,11 @@ def create_server(config: ServerConfig) -> RunningServer:
         port = server.add_secure_port(config.address, credentials)
     if port == 0:
         raise OSError(f"could not bind {config.address}")
-    return RunningServer(server, port, health, executor, in_flight)
+    running = RunningServer(server, port, health, executor, in_flight, metrics)
+    if config.metrics_port >= 0:
+        http, thread = start_exporter(metrics, config.metrics_bind_host, config.metrics_port)
+        running.metrics_http, running.metrics_thread = http, thread
+    return running
 
 
 def server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
@@ -127,6 +158,10 @@ async def serve(config: ServerConfig) -> None:
     host = f"[{config.host}]" if ":" in config.host else config.host
     # The exact wording is read by scripts/demo and the tests to learn the port.
     print(f"venture listening on {host}:{running.port}", flush=True)
+    if running.metrics_port is not None:
+        metrics_host = config.metrics_bind_host
+        metrics_host = f"[{metrics_host}]" if ":" in metrics_host else metrics_host
+        print(f"venture metrics on {metrics_host}:{running.metrics_port}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,6 +6,7 @@ Every RPC of venture.v1.VentureService is live (LIVE_RPCS).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
@@ -14,9 +15,11 @@ from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
+from scoring.cancel import Cancellation, scope
 from service import handlers
 from service.admission import Admission
 from service.config import Limits
+from service.metrics import Metrics, solve_label
 from service.round.batch import run_batch
 from service.round.optimize import optimize_round
 from venture.v1 import (
@@ -52,24 +55,50 @@ def _deadline(context: Context) -> float | None:
 class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
     """Validate -> convert -> solve -> convert back, off the event loop."""
 
-    def __init__(self, limits: Limits, executor: Executor, admission: Admission) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        executor: Executor,
+        admission: Admission,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._limits = limits
         self._executor = executor
         self._admission = admission
+        self._metrics = metrics
 
     async def _run(
         self,
         handler: Callable[[Request, Limits], Response],
         request: Request,
         deadline: float | None = None,
+        *,
+        patient: bool = False,
     ) -> Response:
-        """The handler on a solver thread, once admission control lets the call start."""
-        await self._admission.enter(deadline)
+        """The handler on a solver thread, once admission control lets the call start. The time
+        it holds the thread is observed (venture_solve_seconds) under the request's RPC.
+
+        When the call is cancelled or its deadline passes, the solve is cancelled too (see
+        scoring.cancel) and its solver counts as busy until the thread has really let go."""
+        await self._admission.enter(deadline, patient=patient)
+        cancellation = Cancellation()
+        solve: Callable[[], Response] = partial(
+            _in_scope, cancellation, handler, request, self._limits
+        )
+        if self._metrics is not None:
+            solve = partial(self._metrics.timed_solve, solve_label(request), solve)
+        loop = asyncio.get_running_loop()
+        future = self._executor.submit(solve)
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, handler, request, self._limits)
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            cancellation.cancel()
+            raise
         finally:
-            self._admission.leave()
+            if future.done():
+                self._admission.leave()
+            else:
+                future.add_done_callback(partial(_leave_from_thread, loop, self._admission))
 
     async def ScoreProposals(
         self, request: scoring_pb2.ScoreProposalsRequest, context: Context
@@ -108,5 +137,34 @@ class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
     async def BatchOptimizeRounds(
         self, request: round_pb2.BatchOptimizeRoundsRequest, context: Context
     ) -> AsyncIterator[round_pb2.BatchOptimizeRoundsResponse]:
-        async for answer in run_batch(request, self._limits, self._executor, _deadline(context)):
+        deadline = _deadline(context)
+        optimize = partial(optimize_round, deadline=deadline)
+
+        async def solve_round(
+            one: round_pb2.OptimizeRoundRequest,
+        ) -> round_pb2.OptimizeRoundResponse:
+            # Each round is admitted like a call of its own; the batch's lanes (one per
+            # worker) wait their turn rather than being refused for a full queue.
+            return await self._run(optimize, one, deadline, patient=True)
+
+        lanes = self._admission.workers
+        async for answer in run_batch(request, self._limits, solve_round, lanes):
             yield answer
+
+
+def _in_scope(
+    cancellation: Cancellation,
+    handler: Callable[[Request, Limits], Response],
+    request: Request,
+    limits: Limits,
+) -> Response:
+    """Run on the solver thread: the handler, cancellable through `cancellation`."""
+    with scope(cancellation):
+        return handler(request, limits)
+
+
+def _leave_from_thread(loop: asyncio.AbstractEventLoop, admission: Admission, _: object) -> None:
+    """A cancelled call's solve has ended: free its solver (from the solver thread)."""
+    # A closed loop (the server has stopped) admits nothing any more.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(admission.leave)

@@ -59,8 +59,38 @@ def test_ipv6_host_is_bracketed() -> None:
         ({"VENTURE_MAX_SHEETS": "0"}, "max_sheets: 0 must be at least 1"),
         ({"VENTURE_MAX_POOLS": "0"}, "max_pools: 0 must be at least 1"),
         ({"VENTURE_MAX_QUOTAS": "many"}, "VENTURE_MAX_QUOTAS: 'many' is not a valid int"),
+        ({"VENTURE_LOG_FORMAT": "xml"}, "log_format: 'xml' is not json or text"),
+        (
+            {"VENTURE_MAX_CONCURRENT_CALLS": "10"},
+            "max_concurrent_calls: 10 must be at least workers",
+        ),
+        ({"VENTURE_METRICS_PORT": "70000"}, "metrics_port: 70000 is outside 0..65535"),
+        ({"VENTURE_METRICS_PORT": "-2"}, "metrics_port: -2 is outside 0..65535 (or -1"),
+        ({"VENTURE_METRICS_PORT": "x"}, "VENTURE_METRICS_PORT: 'x' is not a valid int"),
+        (
+            {"VENTURE_PORT": "6000", "VENTURE_METRICS_PORT": "6000"},
+            "metrics_port: 6000 is the gRPC port too",
+        ),
     ],
 )
 def test_bad_values_fail_loudly_naming_the_setting(env: dict[str, str], message: str) -> None:
     with pytest.raises(config.ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         config.load(_args(), env=env)
+
+
+def test_metrics_and_log_format_settings() -> None:
+    defaults = config.load(_args(), env={})
+    assert (defaults.metrics_port, defaults.metrics_host, defaults.log_format) == (-1, "", "json")
+    assert defaults.metrics_bind_host == "127.0.0.1"
+    env = {"VENTURE_METRICS_PORT": "9464", "VENTURE_LOG_FORMAT": "text"}
+    from_env = config.load(_args(), env=env)
+    assert (from_env.metrics_port, from_env.log_format) == (9464, "text")
+    from_flags = config.load(
+        _args("--metrics-port", "0", "--metrics-host", "10.0.0.5", "--log-format", "JSON"), env=env
+    )
+    assert (from_flags.metrics_port, from_flags.metrics_host) == (0, "10.0.0.5")
+    assert from_flags.metrics_bind_host == "10.0.0.5" and from_flags.log_format == "JSON"
+    assert config.load(_args("--metrics-port", "-1"), env=env).metrics_port == -1
+    # The same port number on another interface is allowed.
+    other = {"VENTURE_PORT": "6000", "VENTURE_METRICS_PORT": "6000", "VENTURE_METRICS_HOST": "::1"}
+    assert config.load(_args(), env=other).metrics_port == 6000

@@ -10,10 +10,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import grpc
 import pytest
+from google.protobuf import json_format
 
 from service.client import VentureClient, VentureError
 from service.config import Limits, ServerConfig
-from tests.helpers import ServerThread, sized_request, small_request
+from tests.helpers import ROOT, ServerThread, sized_request, small_request
+from venture.v1 import round_pb2, venture_service_pb2_grpc
 
 SLOW = sized_request(900, 12, 5, 10_000)
 """About three seconds of scoring here (900 proposals, 10,000 bootstrap samples)."""
@@ -68,3 +70,30 @@ def test_a_call_that_would_time_out_in_the_queue_is_refused_before_its_deadline(
         assert "deadline" in caught.value.message
         assert refused_in < 0.8  # before the caller's own deadline
         assert running.result(timeout=60)
+
+
+def test_a_batch_s_rounds_take_solvers_like_calls(busy_server: ServerThread) -> None:
+    """With the only solver on a batch's round and the one waiting place taken, an interactive
+    call is refused: the batch's rounds are counted, not run beside the server's limits."""
+    rounds = round_pb2.BatchOptimizeRoundsRequest()
+    county = json_format.Parse(
+        (ROOT / "examples/round_county.json").read_text(encoding="utf-8"),
+        round_pb2.OptimizeRoundRequest(),
+    )
+    for index in range(4):
+        rounds.rounds.append(county).round_id = f"R{index}"
+    with grpc.insecure_channel(busy_server.address) as channel:
+        stub = venture_service_pb2_grpc.VentureServiceStub(channel)
+        stream = stub.BatchOptimizeRounds(rounds, timeout=120)
+        first = next(stream)  # the lane has gone on to the next round
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            waiting = _start_slow(pool, busy_server.address)
+            time.sleep(0.3)
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.ScoreProposals(small_request(), timeout=30)
+            assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            rest = list(stream)
+            assert waiting.result(timeout=60)
+    answers = [first, *rest]
+    assert sorted(a.round_index for a in answers) == [0, 1, 2, 3]
+    assert all(a.HasField("result") for a in answers)

@@ -1,23 +1,21 @@
 """BatchOptimizeRounds: many rounds in one call, each answered in the stream as it finishes.
 
-Rounds run on the server's solver threads, as many at once as it has; a round's failure is its
-own RoundError in the stream and the others go on; cancelling the call cancels every round not
-yet started (a round already solving runs to its own time limit).
+Rounds run on the server's solver threads, as many at once as it has, each admitted by overload
+control like a call of its own; a round's failure is its own RoundError in the stream and the
+others go on; cancelling the call cancels the rounds solving and every round not yet started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from concurrent.futures import Executor
-from functools import partial
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from google.rpc import code_pb2
 
 from scoring.errors import InvalidProblem, Unsatisfiable, Violations
+from service.admission import Overloaded
 from service.config import Limits
-from service.round.optimize import optimize_round
 from venture.v1 import common_pb2, round_pb2
 
 log = logging.getLogger("venture.batch")
@@ -63,6 +61,8 @@ def round_error(error: BaseException) -> round_pb2.RoundError:
                 for v in error.violations
             ],
         )
+    if isinstance(error, Overloaded):
+        return round_pb2.RoundError(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error))
     log.exception("round failed", exc_info=error)
     return round_pb2.RoundError(
         code=code_pb2.INTERNAL, message=f"internal error in this round: {type(error).__name__}"
@@ -72,40 +72,54 @@ def round_error(error: BaseException) -> round_pb2.RoundError:
 async def run_batch(
     request: round_pb2.BatchOptimizeRoundsRequest,
     limits: Limits,
-    executor: Executor,
-    deadline: float | None,
+    solve_round: Callable[
+        [round_pb2.OptimizeRoundRequest], Awaitable[round_pb2.OptimizeRoundResponse]
+    ],
+    lanes: int,
 ) -> AsyncIterator[round_pb2.BatchOptimizeRoundsResponse]:
-    """Each round's answer as it finishes, with the batch's progress."""
+    """Each round's answer as it finishes, with the batch's progress. `lanes` rounds are solved
+    at once, each through `solve_round` (which admits it, and cancels its solve when the lane
+    is cancelled)."""
     check_batch_limits(request, limits)
-    loop = asyncio.get_running_loop()
-    pending: dict[asyncio.Future[round_pb2.OptimizeRoundResponse], int] = {}
-    for index in range(len(request.rounds)):
-        work = partial(optimize_round, round_with_defaults(request, index), limits, deadline)
-        pending[loop.run_in_executor(executor, work)] = index
-    total, completed, failed = len(request.rounds), 0, 0
+    total = len(request.rounds)
+    finished: asyncio.Queue[tuple[int, round_pb2.OptimizeRoundResponse | BaseException]] = (
+        asyncio.Queue()
+    )
+    next_index = iter(range(total))
+
+    async def lane() -> None:
+        for index in next_index:  # shared: each lane takes the next round not yet taken
+            try:
+                outcome: round_pb2.OptimizeRoundResponse | BaseException = await solve_round(
+                    round_with_defaults(request, index)
+                )
+            except Exception as error:
+                outcome = error
+            finished.put_nowait((index, outcome))
+
+    workers = [asyncio.create_task(lane()) for _ in range(min(lanes, total))]
+    completed, failed = 0, 0
     try:
-        while pending:
-            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: pending[f]):
-                index = pending.pop(future)
-                answer = round_pb2.BatchOptimizeRoundsResponse(
-                    round_index=index, round_id=request.rounds[index].round_id
-                )
-                for key in sorted(request.labels):
-                    answer.labels[key] = request.labels[key]
-                error = future.exception()
-                if error is None:
-                    answer.result.CopyFrom(future.result())
-                else:
-                    answer.error.CopyFrom(round_error(error))
-                    failed += 1
-                completed += 1
-                answer.progress.CopyFrom(
-                    round_pb2.BatchProgress(completed=completed, total=total, failed=failed)
-                )
-                yield answer
+        while completed < total:
+            index, outcome = await finished.get()
+            answer = round_pb2.BatchOptimizeRoundsResponse(
+                round_index=index, round_id=request.rounds[index].round_id
+            )
+            for key in sorted(request.labels):
+                answer.labels[key] = request.labels[key]
+            if isinstance(outcome, BaseException):
+                answer.error.CopyFrom(round_error(outcome))
+                failed += 1
+            else:
+                answer.result.CopyFrom(outcome)
+            completed += 1
+            answer.progress.CopyFrom(
+                round_pb2.BatchProgress(completed=completed, total=total, failed=failed)
+            )
+            yield answer
     finally:
         # The call ended early (cancelled, or the client went away): rounds not started never
-        # start; their futures are dropped.
-        for future in pending:
-            future.cancel()
+        # start, and the solves in progress are cancelled.
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
