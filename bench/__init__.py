@@ -10,8 +10,9 @@ from __future__ import annotations
 
 SUITES: dict[str, str] = {
     "allocation": "bench.allocation",
+    "load": "bench.load",
     "matching": "bench.matching",
     "scoring": "bench.scoring",
     "service": "bench.service",
 }
-"""Suite name -> module. load joins here with issue #6."""
+"""Suite name -> module."""
