@@ -17,6 +17,7 @@ from ortools.sat.python import cp_model
 
 from matching.allocation.formulation import Formulation, Row, Sense
 from matching.allocation.model import RuleConflict
+from matching.seeds import cp_sat_seed
 from scoring.cancel import stop_with
 
 STEP_LIMIT_S = 2.0
@@ -80,7 +81,7 @@ class _RuleModel:
         self.model.add_assumptions([self.literal[r] for r in rules])
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.random_seed = seed
+        solver.parameters.random_seed = cp_sat_seed(seed)
         solver.parameters.max_time_in_seconds = max(limit_s, 0.001)
         with stop_with(solver.stop_search):
             status = solver.solve(self.model)

@@ -27,11 +27,12 @@ from matching.allocation.explain import margins, reasons
 from matching.allocation.formulation import MILLION, Formulation, Sense, formulate, row_value
 from matching.allocation.greedy import Grant, assemble
 from matching.allocation.model import AllocationProblem, AllocationResult, Objective, QuotaViolation
-from matching.allocation.optimise import Optimum, optimise
+from matching.allocation.optimise import EXACT_FLOAT, Optimum, optimise
 from matching.allocation.rank import rank_order
 from matching.allocation.solution import Solution
 from matching.status import SolveStatus
 from scoring.cancel import checkpoint
+from scoring.errors import FieldViolation, InvalidProblem
 from scoring.model import Notice, StageTime
 
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -39,6 +40,28 @@ DEFAULT_TIME_LIMIT_S = 60.0
 SCORES_ROUNDED = "SCORES_ROUNDED"
 TIME_LIMIT_REACHED = "TIME_LIMIT_REACHED"
 MARGINS_NOT_COMPUTED = "MARGINS_NOT_COMPUTED"
+
+
+def _check_exact(form: Formulation) -> None:
+    """Refuse a round whose objective the solvers could not keep exact: whole numbers above
+    EXACT_FLOAT lose their last digits in floating point, and HiGHS then fails or answers
+    wrongly (6-decimal scores times grants counted in single fen reached 2e15)."""
+    most = form.most_value()
+    if most <= EXACT_FLOAT:
+        return
+    unit = "fen" if form.money_gcd == 1 else f"steps of {form.money_gcd:,} fen"
+    raise InvalidProblem(
+        [
+            FieldViolation(
+                "proposals",
+                f"scores with {form.decimals} decimals",
+                f"the objective would reach {most:.3g} in its exact units (scores with "
+                f"{form.decimals} decimals{', times amounts in ' + unit if form.weighted else ''}"
+                f"), beyond the {EXACT_FLOAT:.3g} solvers keep exact; give the scores fewer "
+                "decimals" + (" or the amounts in whole hundreds of yuan" if form.weighted else ""),
+            )
+        ]
+    )
 
 
 def allocate(problem: AllocationProblem) -> AllocationResult:
@@ -50,6 +73,7 @@ def allocate(problem: AllocationProblem) -> AllocationResult:
     if prepared.conflicts:
         return assemble(problem, prepared, {}, {}, SolveStatus.INFEASIBLE, 0.0)
     form = formulate(problem, prepared)
+    _check_exact(form)
     prepared_s = time.perf_counter() - started
     checkpoint()
     if problem.rules.objective is Objective.RANK_ORDER:

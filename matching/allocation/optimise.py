@@ -85,8 +85,12 @@ def penalties_for(form: Formulation) -> Penalties | None:
     if given == 0:
         dominating = form.most_value() + 1
         return Penalties(dominating, dominating)
-    scale = form.objective_scale()
-    return Penalties(max(1, round(given * scale)), max(1, round(given * scale)))
+    # A penalty at or above the dominating one ranks allocations exactly as the dominating one
+    # does (fewest violations first), so larger ones are cut to it: beyond it they only lose
+    # the objective's precision (1e13 gave a wrong answer) or overflow its integers.
+    dominating = form.most_value() + 1
+    penalty = min(max(1, round(given * form.objective_scale())), dominating)
+    return Penalties(penalty, penalty)
 
 
 def optimise(form: Formulation, deadline: float) -> Optimum:

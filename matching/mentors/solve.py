@@ -31,12 +31,11 @@ from ortools.sat.python import cp_model
 
 from matching.mentors.encode import Encoded
 from matching.mentors.teams import Teams
+from matching.seeds import cp_sat_seed
 from matching.status import SolveStatus
 from scoring.cancel import stop_with
 
 MIN_LIMIT_S = 0.001
-SEED_MODULUS = 2**31
-"""CP-SAT's seed is a 32-bit integer; the API's is 64 bits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +154,7 @@ def _solve(model: MentorModel, deadline: float, seed: int, *, maximise: bool) ->
     # Coverage steps are clauses, which the default level leaves out of the LP relaxation:
     # without them the bound is the trivial one and nothing is ever proven.
     solver.parameters.linearization_level = 2
-    solver.parameters.random_seed = seed % SEED_MODULUS
+    solver.parameters.random_seed = cp_sat_seed(seed)
     solver.parameters.max_time_in_seconds = max(deadline - time.monotonic(), MIN_LIMIT_S)
     with stop_with(solver.stop_search):
         status = solver.solve(model.model)

@@ -21,6 +21,7 @@ from ortools.sat.python import cp_model
 
 from matching.needs.encode import Encoded, scaled
 from matching.needs.model import MatchObjective, NeedMatchingProblem
+from matching.seeds import cp_sat_seed
 from matching.status import SolveStatus
 from scoring.cancel import stop_with
 
@@ -216,7 +217,7 @@ def _solver(deadline: float, seed: int) -> cp_model.CpSolver:
     # (top 20) that one worker did not within 30 s.
     solver.parameters.num_workers = 2
     solver.parameters.interleave_search = True
-    solver.parameters.random_seed = seed
+    solver.parameters.random_seed = cp_sat_seed(seed)
     solver.parameters.max_time_in_seconds = max(deadline - time.monotonic(), 0.001)
     return solver
 
