@@ -145,3 +145,16 @@ def test_bad_values_are_refused_on_construction(build: object, field: str, value
     with pytest.raises(InvalidProblem) as caught:
         build()  # type: ignore[operator]
     assert (field, value) in {(v.field, v.value) for v in caught.value.violations}
+
+
+@pytest.mark.parametrize("score", [1e19, -1e300, 1_000_000.5])
+def test_scores_beyond_a_million_points_are_refused(score: float) -> None:
+    # Found by tests/test_fuzz.py: a score of 1e19 overflowed the engine's integer scores
+    # (a RuntimeWarning, and the allocation came back INFEASIBLE with nothing funded).
+    proposals = (PROPOSALS[0], dataclasses.replace(PROPOSALS[1], score=score))
+    assert _violations(proposals) == {("proposals[1].score", repr(score))}
+
+
+def test_a_score_of_a_million_points_passes() -> None:
+    proposals = (dataclasses.replace(PROPOSALS[0], score=-1e6), PROPOSALS[1])
+    validate_problem(AllocationProblem(proposals, RULES))

@@ -23,6 +23,9 @@ from scoring.errors import Violations
 
 MAX_TOTAL_FEN = 10**18
 """Sums of amounts stay below this so that no solver's 64-bit arithmetic can overflow."""
+MAX_SCORE = 1_000_000.0
+"""Scores stay within ±this: the engine counts scores in 64-bit integers of up to a millionth of
+a point, summed over every proposal (ScoreProposals' final scores are out of 100)."""
 
 
 def validate_problem(problem: AllocationProblem) -> None:
@@ -55,6 +58,14 @@ def _check_proposals(problem: AllocationProblem, found: Violations) -> None:
     if not problem.proposals:
         found.add_shown("proposals", "[]", "give at least one proposal to allocate to")
     _check_duplicates(found, "proposals", "proposal_id", (p.proposal_id for p in problem.proposals))
+    for k, proposal in enumerate(problem.proposals):
+        if proposal.score is not None:
+            found.require(
+                abs(proposal.score) <= MAX_SCORE,
+                f"proposals[{k}].score",
+                proposal.score,
+                f"must be between -{MAX_SCORE:,.0f} and {MAX_SCORE:,.0f}; give the score in points",
+            )
     requested = sum(p.requested_fen for p in problem.proposals)
     found.require(
         requested <= MAX_TOTAL_FEN,
