@@ -15,6 +15,7 @@ draw the n indices directly. Work is chunked so memory stays under about 100 MB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,6 +34,10 @@ BLOCK_BUDGET = 8_000_000
 """Bytes for the per-block temporaries of the resampling."""
 RANKING_BUDGET = 12_000_000
 """Bytes for one sub-chunk of the per-sample ranking."""
+SHORT_ROWS = 256
+"""Up to this many candidates (and 16-bit keys), samples are ordered by one sort of combined
+keys and the rank quantiles read from per-candidate place counts; beyond it a radix argsort per
+sample is cheaper, and the ranks are kept."""
 
 _SORTED_METHODS = (AggregationMethod.TRIMMED_MEAN, AggregationMethod.MEDIAN)
 RankArray = npt.NDArray[np.unsignedinteger]
@@ -98,14 +103,23 @@ def rank_intervals(
     rng = np.random.default_rng(seed)
     groups = _groups(data)
     keys = _keys(data, groups)
-    ranks = np.empty((samples, count), dtype=np.uint16 if count < 2**16 else np.uint32)
     hits = np.zeros(count, dtype=np.int64)
     chunk = max(1, min(samples, KEYS_BUDGET // ((2 if keys.small else 8) * count)))
-    for first in range(0, samples, chunk):
-        width = min(chunk, samples - first)
-        gaps = _gaps(data, groups, keys, width, rng)
-        _rank(gaps, keys, ranks[first : first + width], hits, shortlist)
-    lower, upper = _interval_bounds(ranks, stability.confidence)
+    widths = [min(chunk, samples - first) for first in range(0, samples, chunk)]
+    lower: npt.NDArray[np.integer]
+    upper: npt.NDArray[np.integer]
+    if keys.small and count <= SHORT_ROWS:
+        # Few candidates: count how often each lands at each place instead of keeping ranks.
+        places = np.zeros((count, count), dtype=np.int64)
+        for width in widths:
+            _count_places(_gaps(data, groups, keys, width, rng), keys, places, hits, shortlist)
+        lower, upper = _place_bounds(places, samples, stability.confidence)
+    else:
+        ranks = np.empty((samples, count), dtype=np.uint16 if count < 2**16 else np.uint32)
+        for first, width in zip(range(0, samples, chunk), widths, strict=True):
+            gaps = _gaps(data, groups, keys, width, rng)
+            _rank(gaps, keys, ranks[first : first + width], hits, shortlist)
+        lower, upper = _interval_bounds(ranks, stability.confidence)
     # Rounded so that, say, c = 0.8 gives exactly 0.1 and 0.9 (not 0.09999999999999998).
     low_p = round((1 - stability.confidence) / 2, KEY_DECIMALS)
     high_p = round((1 + stability.confidence) / 2, KEY_DECIMALS)
@@ -148,10 +162,21 @@ def _keys(data: Resampling, groups: list[_Group]) -> _Keys:
     span = top - (float(np.rint(lowest * scale)) - 1)
     passing = -1
     if data.pass_line is not None:
-        # The ranking's float comparison, once per possible gap (it is monotone in the gap).
-        reached = (top - np.arange(2**16, dtype=np.float64)) / scale >= data.pass_line
-        passing = int(np.count_nonzero(reached)) - 1
+        passing = _passing_gap(top, scale, data.pass_line)
     return _Keys(top, scale, span < 2**16, data.pass_line, passing)
+
+
+def _passing_gap(top: float, scale: float, pass_line: float) -> int:
+    """The largest uint16 gap g with (top − g)/scale ≥ pass_line (-1: none): the ranking's
+    float comparison, monotone in g, so a binary search over 0..2^16 − 1 finds it."""
+    low, high = 0, 2**16  # the comparison holds below `low` and fails from `high` on
+    while low < high:
+        middle = (low + high) // 2
+        if (top - float(middle)) / scale >= pass_line:
+            low = middle + 1
+        else:
+            high = middle
+    return low - 1
 
 
 def _gaps(
@@ -160,17 +185,25 @@ def _gaps(
     """Rank keys of every candidate (rows) in `width` fresh samples (columns)."""
     gaps = np.empty((len(data.candidates), width), dtype=np.uint16 if keys.small else np.float64)
     fixed = data.fixed[data.candidates] * keys.scale
+    factor = data.panel_share * keys.scale
     for group in groups:
         n = group.totals.shape[1]
         start, stop = (int(x[0]) for x in window(np.array([n]), data.method, data.trim))
         block = _block_rows(n, width)
         for first in range(0, len(group.columns), block):
             columns = group.columns[first : first + block]
-            final = _panel_samples(group.totals[first : first + block], start, stop, width, rng)
-            final *= data.panel_share * keys.scale  # final·10^d = (share·panel + fixed)·10^d
-            final += fixed[columns][:, None]
-            final = half_up(final, data.decimals)  # as the full-data ranking rounds
-            gaps[columns] = np.subtract(keys.top, final, out=final)
+            rows_fixed = fixed[columns][:, None]
+
+            def gap(panel: FloatArray, rows_fixed: FloatArray = rows_fixed) -> FloatArray:
+                """Keys of panel scores (a fresh array, overwritten): final·10^d =
+                (share·panel + fixed)·10^d, rounded as the full-data ranking rounds."""
+                panel *= factor
+                panel += rows_fixed
+                rounded = half_up(panel, data.decimals)
+                return np.subtract(keys.top, rounded, out=rounded)
+
+            totals = group.totals[first : first + block]
+            gaps[columns] = _sample_gaps(totals, start, stop, width, rng, gap)
     return gaps
 
 
@@ -184,14 +217,21 @@ def _block_rows(n: int, width: int) -> int:
     return max(1, BLOCK_BUDGET // per_row)
 
 
-def _panel_samples(
-    totals: FloatArray, start: int, stop: int, width: int, rng: np.random.Generator
+def _sample_gaps(
+    totals: FloatArray,
+    start: int,
+    stop: int,
+    width: int,
+    rng: np.random.Generator,
+    gap: Callable[[FloatArray], FloatArray],
 ) -> FloatArray:
-    """Resampled panel scores (rows × width): the mean of sorted draws [start, stop) of proposals
-    with sorted totals (rows × n)."""
+    """Keys (rows × width) of resampled panel scores: the mean of sorted draws [start, stop) of
+    proposals with sorted totals (rows × n). `gap` maps panel scores to keys element by element,
+    so where a proposal's possible panel scores (one per multiset of draws) are fewer than the
+    samples, it maps those and the samples pick their keys: the same keys, fewer operations."""
     rows, n = totals.shape
     if n == 1:
-        return np.repeat(totals, width, axis=1)
+        return np.repeat(gap(totals.copy()), width, axis=1)
     if n <= MAX_TABLE_PANEL:
         multiset_of, _ = _multisets(n)
         weights = _window_weights(n, start, stop)
@@ -199,15 +239,20 @@ def _panel_samples(
         statistic = np.einsum("pk,km->pm", totals, weights)
         draws = rng.integers(0, n**n, size=(rows, width), dtype=np.uint32)
         index = multiset_of[draws] + (np.arange(rows) * weights.shape[1])[:, None]
-        picked: FloatArray = statistic.ravel()[index]
-        return picked
+        if weights.shape[1] < width:
+            picked: FloatArray = gap(statistic).ravel()[index]
+            return picked
+        panel = statistic.ravel()[index]
+        del statistic, draws, index  # free them before gap's temporaries (megabytes per block)
+        return gap(panel)
     index_type = np.uint8 if n <= 256 else np.intp
     draws_n = rng.integers(0, n, size=(rows, width, n), dtype=index_type)
     drawn = totals.ravel()[draws_n + (np.arange(rows) * n)[:, None, None]]
     if (start, stop) != (0, n):
         drawn.sort(axis=2)
     mean: FloatArray = drawn[:, :, start:stop].mean(axis=2)
-    return mean
+    del drawn, draws_n
+    return gap(mean)
 
 
 @lru_cache(maxsize=MAX_TABLE_PANEL)
@@ -261,13 +306,61 @@ def _rank(
             hits += ((sample_ranks <= shortlist) & keys.passed(block)).sum(axis=0)
 
 
-def _interval_bounds(ranks: RankArray, confidence: float) -> tuple[RankArray, RankArray]:
-    """Per candidate, the (1−c)/2 quantile (method "lower") and (1+c)/2 ("higher") of its ranks
-    over the samples (rows of `ranks`)."""
-    samples = ranks.shape[0]
+def _count_places(
+    gaps: KeyArray,
+    keys: _Keys,
+    places: npt.NDArray[np.int64],
+    hits: npt.NDArray[np.int64],
+    shortlist: int,
+) -> None:
+    """Add one chunk of samples to places[candidate, i] (samples in which the candidate came
+    i-th, 0-based) and to the top-K hits; at most SHORT_ROWS candidates, 16-bit keys."""
+    count, width = gaps.shape
+    step = max(1, RANKING_BUDGET // (16 * count))
+    column = np.arange(count, dtype=np.uint32)
+    for first in range(0, width, step):
+        # key·2^16 + column is unique and orders as (key, column): its plain sort is the stable
+        # argsort of the keys (equal keys keep the full-data order), and on short rows far
+        # cheaper than the radix sort argsort runs.
+        block = (gaps[:, first : first + step].T.astype(np.uint32) << 16) | column
+        block.sort(axis=1)
+        order = (block & np.uint32(0xFFFF)).astype(np.intp)  # candidates, best first
+        cells = (order * count + np.arange(count)).ravel()
+        places += np.bincount(cells, minlength=count * count).reshape(count, count)
+        if shortlist > 0:
+            top = order[:, :shortlist]
+            passed = keys.passed(block[:, :shortlist] >> 16)
+            if isinstance(passed, np.ndarray):
+                top = top[passed]
+            hits += np.bincount(top.ravel(), minlength=count)
+
+
+@lru_cache(maxsize=64)
+def _quantile_positions(samples: int, confidence: float) -> tuple[int, int]:
+    """Sorted positions of the (1−c)/2 quantile (method "lower") and the (1+c)/2 one
+    ("higher") among `samples` values; np.quantile is slow to ask, so each pair is kept."""
     positions = np.arange(samples)
     low = int(np.quantile(positions, (1 - confidence) / 2, method="lower"))
     high = int(np.quantile(positions, (1 + confidence) / 2, method="higher"))
+    return low, high
+
+
+def _place_bounds(
+    places: npt.NDArray[np.int64], samples: int, confidence: float
+) -> tuple[IntArray, IntArray]:
+    """_interval_bounds from place counts: the rank at sorted position i is one more than the
+    number of places whose cumulative count (samples placed there or better) is at most i."""
+    low, high = _quantile_positions(samples, confidence)
+    cumulative = places.cumsum(axis=1)
+    lower: IntArray = (cumulative <= low).sum(axis=1) + 1
+    upper: IntArray = (cumulative <= high).sum(axis=1) + 1
+    return lower, upper
+
+
+def _interval_bounds(ranks: RankArray, confidence: float) -> tuple[RankArray, RankArray]:
+    """Per candidate, the (1−c)/2 quantile (method "lower") and (1+c)/2 ("higher") of its ranks
+    over the samples (rows of `ranks`)."""
+    low, high = _quantile_positions(ranks.shape[0], confidence)
     by_candidate = np.ascontiguousarray(ranks.T)
     if by_candidate.dtype == np.uint16:
         by_candidate.sort(axis=1, kind="stable")  # a radix sort on 16-bit ranks

@@ -18,6 +18,8 @@ from scoring.aggregate import PanelScores, panel_from_criteria, sheet_weights, w
 from scoring.arrays import FloatArray, group_sums
 from scoring.bootstrap import Resampling, rank_intervals
 from scoring.calibrate import calibrate
+from scoring.calibrate import warm_up as warm_up_calibration
+from scoring.cancel import checkpoint
 from scoring.components import FinalScores, combine
 from scoring.explain import Scores, scored_proposals
 from scoring.judges import CalibratedTotals, judge_reports
@@ -71,6 +73,7 @@ class _Clock:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        checkpoint()  # a cancelled call starts no further stage
         started = time.perf_counter()
         yield
         self.stages.append(StageTime(name, time.perf_counter() - started))
@@ -101,6 +104,7 @@ def warm_up() -> None:
         aggregation=AggregationMethod.CALIBRATED, rank_stability=RankStability(samples=1)
     )
     score_proposals(ScoringProblem((Criterion("c", 1.0),), judges, proposals, sheets, policy))
+    warm_up_calibration()  # small designs like this one skip the BLAS thread controller
 
 
 def _score(problem: ScoringProblem) -> ScoringResult:

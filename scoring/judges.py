@@ -4,16 +4,18 @@ leniency: the judge's calibrated offset in panel points. mean_deviation: mean of
 of the other judges' totals) over the judge's proposals that someone else also scored.
 agreement: Pearson r of those totals and leave-one-out means (None with < 3 pairs or no spread).
 Outliers: residual total − (q_p + b_j) of the calibrated fit over robust σ = 1.4826·MAD of the
-residuals on proposals with ≥ 2 sheets (falling back to their standard deviation).
+residuals on proposals with ≥ 2 sheets (falling back to their standard deviation), largest |z|
+first (compared at KEY_DECIMALS), then by proposal id.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.arrays import BoolArray, FloatArray
+from scoring.arrays import KEY_DECIMALS, BoolArray, FloatArray
 from scoring.model import JudgeReport, OutlierScore
 from scoring.sheets import SheetTable
 
@@ -43,33 +45,47 @@ def judge_reports(
     shared = others > 0
     loo = np.where(shared, (sums[table.proposal] - table.totals) / np.maximum(others, 1), 0.0)
     outliers = _outliers(table, fit, shared, outlier_threshold)
+    # The shared sheets judge by judge, each judge's in table order (a stable sort).
+    rows = np.flatnonzero(shared)
+    rows = rows[np.argsort(table.judge[rows], kind="stable")]
+    bounds = np.searchsorted(table.judge[rows], np.arange(len(table.judge_ids) + 1)).tolist()
+    totals, means = table.totals[rows], loo[rows]
+    full_scale = table.rubric.full_scale
+    sheets = table.sheets_per_judge.tolist()
+    missing = table.missing_per_judge.tolist()
+    recused = table.recused_per_judge.tolist()
+    leniency = fit.leniency.tolist()
     reports: list[JudgeReport] = []
     for j, judge_id in enumerate(table.judge_ids):
-        mine = shared & (table.judge == j)
-        totals, means = table.totals[mine], loo[mine]
+        x, y = totals[bounds[j] : bounds[j + 1]], means[bounds[j] : bounds[j + 1]]
         reports.append(
             JudgeReport(
                 judge_id=judge_id,
-                sheets=int(table.sheets_per_judge[j]),
-                missing=int(table.missing_per_judge[j]),
-                recused=int(table.recused_per_judge[j]),
-                leniency=float(fit.leniency[j]),
-                mean_deviation=float((totals - means).mean()) if len(totals) else 0.0,
-                agreement=_pearson(totals, means, table.rubric.full_scale),
+                sheets=sheets[j],
+                missing=missing[j],
+                recused=recused[j],
+                leniency=leniency[j],
+                mean_deviation=_mean(x - y) if len(x) else 0.0,
+                agreement=_pearson(x, y, full_scale),
                 outliers=outliers.get(j, ()),
             )
         )
     return tuple(reports)
 
 
+def _mean(x: FloatArray) -> float:
+    """x.mean(): the same pairwise sum over the same count, without mean()'s Python overhead."""
+    return float(x.sum()) / len(x)
+
+
 def _pearson(x: FloatArray, y: FloatArray, full_scale: float) -> float | None:
     if len(x) < MIN_AGREEMENT_PAIRS:
         return None
-    dx, dy = x - x.mean(), y - y.mean()
-    sx, sy = float(np.sqrt((dx**2).mean())), float(np.sqrt((dy**2).mean()))
+    dx, dy = x - _mean(x), y - _mean(y)
+    sx, sy = math.sqrt(_mean(dx * dx)), math.sqrt(_mean(dy * dy))
     if sx <= FLAT * full_scale or sy <= FLAT * full_scale:
         return None
-    return float(np.clip((dx * dy).mean() / (sx * sy), -1.0, 1.0))
+    return min(max(_mean(dx * dy) / (sx * sy), -1.0), 1.0)
 
 
 def _outliers(
@@ -99,7 +115,9 @@ def _outliers(
                 z=float(z[s]),
             )
         )
+    # |z| compared at KEY_DECIMALS: residuals that are equal in exact arithmetic (common with
+    # discrete scores) are ordered by proposal id, not by the solver's last bits.
     return {
-        j: tuple(sorted(items, key=lambda o: (-abs(o.z), o.proposal_id)))
+        j: tuple(sorted(items, key=lambda o: (-round(abs(o.z), KEY_DECIMALS), o.proposal_id)))
         for j, items in found.items()
     }

@@ -136,6 +136,8 @@ class Judge:
     display_name: str = ""
 
     def __post_init__(self) -> None:
+        if self.judge_id:
+            return  # valid: the checks below only name what is wrong
         v = Violations()
         v.require(bool(self.judge_id), "judge_id", self.judge_id, "must not be empty")
         v.raise_if_any()
@@ -150,6 +152,8 @@ class EligibilityCheck:
     reason: str = ""
 
     def __post_init__(self) -> None:
+        if self.check_id:
+            return  # valid
         v = Violations()
         v.require(bool(self.check_id), "check_id", self.check_id, "must not be empty")
         v.raise_if_any()
@@ -164,6 +168,12 @@ class ComponentValue:
     amount_fen: int | None = None
 
     def __post_init__(self) -> None:
+        if self.component_id and (
+            math.isfinite(self.value)
+            if self.amount_fen is None and self.value is not None
+            else self.value is None and self.amount_fen is not None and self.amount_fen >= 0
+        ):
+            return  # valid
         v = Violations()
         v.require(bool(self.component_id), "component_id", self.component_id, "must not be empty")
         if (self.value is None) == (self.amount_fen is None):
@@ -193,6 +203,8 @@ class Proposal:
     title: str = ""
 
     def __post_init__(self) -> None:
+        if self.proposal_id:
+            return  # valid
         v = Violations()
         v.require(bool(self.proposal_id), "proposal_id", self.proposal_id, "must not be empty")
         v.raise_if_any()
@@ -206,6 +218,8 @@ class CriterionScore:
     value: float
 
     def __post_init__(self) -> None:
+        if self.criterion_id and math.isfinite(self.value):
+            return  # valid: one score per criterion per sheet, so this runs very often
         v = Violations()
         v.require(bool(self.criterion_id), "criterion_id", self.criterion_id, "must not be empty")
         v.require(_finite(self.value), "value", self.value, "must be a finite number")
@@ -221,6 +235,8 @@ class ScoreSheet:
     scores: tuple[CriterionScore, ...]
 
     def __post_init__(self) -> None:
+        if self.judge_id and self.proposal_id and self.scores:
+            return  # valid
         v = Violations()
         v.require(bool(self.judge_id), "judge_id", self.judge_id, "must not be empty")
         v.require(bool(self.proposal_id), "proposal_id", self.proposal_id, "must not be empty")

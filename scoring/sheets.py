@@ -151,17 +151,21 @@ class _Pairs:
         self.recused_sheet = np.zeros(len(judge), dtype=np.bool_)
         proposals = problem.proposals
         proposal_index = {p.proposal_id: k for k, p in enumerate(proposals)}
+        organizations = [p.organization_id for p in proposals]
         by_judge = np.argsort(judge, kind="stable")
-        bounds = np.searchsorted(judge[by_judge], np.arange(len(problem.judges) + 1))
+        bounds = np.searchsorted(judge[by_judge], np.arange(len(problem.judges) + 1)).tolist()
         for j, spec in enumerate(problem.judges):
             rows = by_judge[bounds[j] : bounds[j + 1]]
             has_sheet = np.zeros(len(proposals), dtype=np.bool_)
             has_sheet[proposal[rows]] = True
+            if not (spec.conflict_organization_ids or spec.assigned_proposal_ids):
+                # The usual judge: assigned everything, recused from nothing.
+                self._note_missing(spec.judge_id, proposals, np.flatnonzero(~has_sheet), 0)
+                continue
             recused = np.zeros(len(proposals), dtype=np.bool_)
             if spec.conflict_organization_ids:
                 conflicts = set(spec.conflict_organization_ids)
-                for k, p in enumerate(proposals):
-                    recused[k] = bool(p.organization_id) and p.organization_id in conflicts
+                recused[:] = [bool(o) and o in conflicts for o in organizations]
                 self.recused_sheet[rows] = recused[proposal[rows]]
             assigned = np.ones(len(proposals), dtype=np.bool_)
             if spec.assigned_proposal_ids:
@@ -179,11 +183,14 @@ class _Pairs:
                     )
                 )
             missing_rows = np.flatnonzero(assigned & ~recused & ~has_sheet)
-            self.missing.extend(
-                MissingSheet(spec.judge_id, proposals[k].proposal_id) for k in missing_rows.tolist()
-            )
-            self.missing_per_judge.append(len(missing_rows))
-            self.recused_per_judge.append(len(recusal_rows))
+            self._note_missing(spec.judge_id, proposals, missing_rows, len(recusal_rows))
+
+    def _note_missing(
+        self, judge_id: str, proposals: tuple[Proposal, ...], rows: IntArray, recused: int
+    ) -> None:
+        self.missing.extend(MissingSheet(judge_id, proposals[k].proposal_id) for k in rows.tolist())
+        self.missing_per_judge.append(len(rows))
+        self.recused_per_judge.append(recused)
 
     def _note_unassigned(
         self, judge_id: str, proposals: tuple[Proposal, ...], outside: BoolArray

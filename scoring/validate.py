@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from operator import attrgetter
+from typing import cast
 
 import numpy as np
 
@@ -15,7 +16,6 @@ from scoring.errors import MAX_VIOLATIONS, Violations, show
 from scoring.model import (
     AggregationMethod,
     ComponentKind,
-    ComponentValue,
     Normalization,
     ScoreComponent,
     ScoreSheet,
@@ -29,6 +29,9 @@ __all__ = ["MAX_VIOLATIONS", "check_problem", "validate_problem"]
 _judge_id = attrgetter("judge_id")
 _proposal_id = attrgetter("proposal_id")
 _NON_NEGATIVE = (Normalization.MAX, Normalization.MIN_MAX, Normalization.RANK, Normalization.CAP)
+MAX_MAGNITUDE = 1e12
+"""Weights, scales, caps and component values stay within ±this, so that the engine's sums,
+products, squares and rounding (x 10^tie_decimals) never overflow a float."""
 
 
 def validate_problem(problem: ScoringProblem) -> None:
@@ -52,6 +55,7 @@ def check_problem(problem: ScoringProblem) -> ScoreMatrix:
     _check_sheets(problem, judge_index, proposal_index, found)
     _check_sheet_scores(problem, matrix, found)
     _check_policy(problem, found)
+    _check_magnitudes(problem, found)
     if problem.policy.aggregation is AggregationMethod.TRIMMED_MEAN:
         _check_trimming(problem, _valid_counts(problem, judge_index, proposal_index), found)
     found.raise_if_any()
@@ -103,46 +107,44 @@ def _check_component_values(problem: ScoringProblem, found: Violations) -> None:
     for i, proposal in enumerate(problem.proposals):
         seen: dict[str, int] = {}
         for k, value in enumerate(proposal.component_values):
-            path = f"proposals[{i}].component_values[{k}]"
             component = components.get(value.component_id)
             if component is None:
                 known = ", ".join(f'"{c}"' for c in components) or "none are defined"
                 found.add(
-                    f"{path}.component_id",
+                    f"proposals[{i}].component_values[{k}].component_id",
                     value.component_id,
                     f"unknown component; policy.components defines {known}",
                 )
             elif value.component_id in seen:
                 found.add(
-                    f"{path}.component_id",
+                    f"proposals[{i}].component_values[{k}].component_id",
                     value.component_id,
                     f"given twice for this proposal (first at component_values"
                     f"[{seen[value.component_id]}]); keep one value",
                 )
             else:
                 seen[value.component_id] = k
-                _check_component_number(component, value, path, found)
+                wrong = _component_number_problem(component, value.number)
+                if wrong:
+                    field = "amount_fen" if value.amount_fen is not None else "value"
+                    raw: object = value.amount_fen if value.amount_fen is not None else value.value
+                    found.add(f"proposals[{i}].component_values[{k}].{field}", raw, wrong)
 
 
-def _check_component_number(
-    component: ScoreComponent, value: ComponentValue, path: str, found: Violations
-) -> None:
-    field = f"{path}.amount_fen" if value.amount_fen is not None else f"{path}.value"
-    raw: object = value.amount_fen if value.amount_fen is not None else value.value
-    number = value.number
+def _component_number_problem(component: ScoreComponent, number: float) -> str:
+    """What is wrong with a component's value (empty when nothing is)."""
     if component.kind is ComponentKind.BONUS:
-        if number < 0:
-            found.add(field, raw, "bonus points must not be negative")
-    elif component.normalization is Normalization.NONE:
+        return "bonus points must not be negative" if number < 0 else ""
+    if component.normalization is Normalization.NONE:
         if not 0 <= number <= 100:
-            found.add(
-                field,
-                raw,
+            return (
                 "NORMALIZATION_NONE takes values already on 0..100; rescale the value or "
-                "choose another normalization",
+                "choose another normalization"
             )
-    elif component.normalization in _NON_NEGATIVE and number < 0:
-        found.add(field, raw, f"{component.normalization.name} needs values of 0 or more")
+        return ""
+    if component.normalization in _NON_NEGATIVE and number < 0:
+        return f"{component.normalization.name} needs values of 0 or more"
+    return ""
 
 
 def _check_sheets(
@@ -188,6 +190,28 @@ def _valid_counts(
     problem: ScoringProblem, judge_index: dict[str, int], proposal_index: dict[str, int]
 ) -> list[int]:
     """Valid sheets per proposal: known ids, first of repeated pairs, judge not recused."""
+    found_judges = list(map(judge_index.get, map(_judge_id, problem.sheets)))
+    found_proposals = list(map(proposal_index.get, map(_proposal_id, problem.sheets)))
+    if None in found_judges or None in found_proposals:
+        return _valid_counts_one_by_one(problem, judge_index, proposal_index)
+    judges, proposals = cast(list[int], found_judges), cast(list[int], found_proposals)
+    if len(set(zip(judges, proposals, strict=True))) < len(judges):
+        return _valid_counts_one_by_one(problem, judge_index, proposal_index)
+    # The common case: every sheet is counted unless its judge is recused from its proposal.
+    counted = np.bincount(np.array(proposals, dtype=np.intp), minlength=len(problem.proposals))
+    conflicts = [frozenset(j.conflict_organization_ids) for j in problem.judges]
+    for j, p in zip(judges, proposals, strict=True):
+        if conflicts[j]:
+            organization = problem.proposals[p].organization_id
+            if organization and organization in conflicts[j]:
+                counted[p] -= 1
+    result: list[int] = counted.tolist()
+    return result
+
+
+def _valid_counts_one_by_one(
+    problem: ScoringProblem, judge_index: dict[str, int], proposal_index: dict[str, int]
+) -> list[int]:
     counted = [0] * len(problem.proposals)
     conflicts = [frozenset(j.conflict_organization_ids) for j in problem.judges]
     seen: set[tuple[str, str]] = set()
@@ -253,6 +277,35 @@ def _check_sheet_criteria(
             f"sheets[{i}].scores",
             ", ".join(show(c) for c in missing),
             "these criteria are not scored; a sheet must score every criterion",
+        )
+
+
+def _check_magnitudes(problem: ScoringProblem, found: Violations) -> None:
+    """Numbers too large for the arithmetic (1e300 is finite, but 100 x 1e300 x 1e300 is not)."""
+    numbers: list[tuple[str, float]] = [("policy.panel_weight", problem.policy.panel_weight)]
+    for i, criterion in enumerate(problem.criteria):
+        numbers += [
+            (f"criteria[{i}].weight", criterion.weight),
+            (f"criteria[{i}].scale_min", criterion.scale_min),
+            (f"criteria[{i}].scale_max", criterion.scale_max),
+        ]
+    for k, component in enumerate(problem.policy.components):
+        numbers += [
+            (f"policy.components[{k}].weight", component.weight),
+            (f"policy.components[{k}].cap", component.cap),
+        ]
+    for i, proposal in enumerate(problem.proposals):
+        numbers += [
+            (f"proposals[{i}].component_values[{k}].value", value.value)
+            for k, value in enumerate(proposal.component_values)
+            if value.value is not None
+        ]
+    for field, number in numbers:
+        found.require(
+            abs(number) <= MAX_MAGNITUDE,
+            field,
+            number,
+            f"must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}",
         )
 
 

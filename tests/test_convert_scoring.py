@@ -145,3 +145,74 @@ def test_options_apply_defaults_and_reject_negatives() -> None:
     assert {v.field for v in violations} == {"options.time_limit", "options.top_k"}
     fine = options_from_pb(small_request().options, Violations())
     assert (fine.time_limit_s, fine.top_k, fine.seed, fine.validate_only) == (None, 5, 0, False)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [(0, -1), (1_700_000_000, 1_000_000_000), (253_402_300_800, 0), (-62_135_596_801, 0)],
+)
+def test_a_submit_time_outside_the_timestamp_range_is_a_violation(seconds: int, nanos: int) -> None:
+    # Found by tests/test_fuzz.py: such a timestamp crashed the conversion (INTERNAL).
+    request = small_request()
+    request.proposals[1].submit_time.seconds = seconds
+    request.proposals[1].submit_time.nanos = nanos
+    problem, violations = _convert(request)
+    assert problem is None
+    assert violations == [("proposals[1].submit_time", f"{{seconds: {seconds}, nanos: {nanos}}}")]
+
+
+def test_the_last_valid_timestamp_converts() -> None:
+    request = small_request()
+    request.proposals[0].submit_time.seconds = 253_402_300_799
+    request.proposals[0].submit_time.nanos = 999_999_999
+    problem, violations = _convert(request)
+    assert problem is not None, violations
+    assert problem.proposals[0].submit_time == datetime(
+        9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC
+    )
+
+
+def test_sheets_convert_to_the_scores_given_with_equal_scores_shared() -> None:
+    request = small_request()
+    request.sheets[0].scores[0].value = -0.0  # a zero keeps its sign
+    request.sheets[1].scores[0].value = 0.0
+    problem, violations = _convert(request)
+    assert problem is not None and not violations
+    for pb, sheet in zip(request.sheets, problem.sheets, strict=True):
+        assert (sheet.judge_id, sheet.proposal_id) == (pb.judge_id, pb.proposal_id)
+        assert [(s.criterion_id, s.value) for s in sheet.scores] == [
+            (s.criterion_id, s.value) for s in pb.scores
+        ]
+    first, second = problem.sheets[0].scores[0].value, problem.sheets[1].scores[0].value
+    assert math.copysign(1, first) == -1 and math.copysign(1, second) == 1
+    # Scores are immutable: one object per distinct (criterion, value) is enough.
+    impact = [s.scores[1] for s in problem.sheets if s.scores[1].value == 8]
+    assert len(impact) > 1 and all(s is impact[0] for s in impact)
+
+
+def test_invalid_sheets_and_proposals_list_every_violation_in_request_order() -> None:
+    request = small_request()
+    request.sheets[1].scores[1].value = math.nan
+    request.sheets[1].scores[0].criterion_id = ""
+    request.sheets[2].judge_id = ""  # with valid scores, the sheet itself is checked
+    request.sheets[3].scores[0].value = math.inf
+    request.sheets[3].proposal_id = ""  # not reported: the sheet's scores failed first
+    del request.sheets[4].scores[:]
+    request.proposals[0].component_values.add(component_id="vote")  # neither value nor fen
+    request.proposals[2].proposal_id = ""
+    request.proposals[2].eligibility_checks.add(check_id="")
+    violations = Violations()
+    assert problem_from_pb(request, 0, violations) is None
+    assert [(v.field, v.value, v.description) for v in violations] == [
+        (
+            "proposals[0].component_values[0].value",
+            "None",
+            "give exactly one of value or amount_fen",
+        ),
+        ("proposals[2].eligibility_checks[0].check_id", '""', "must not be empty"),
+        ("sheets[1].scores[0].criterion_id", '""', "must not be empty"),
+        ("sheets[1].scores[1].value", "NaN", "must be a finite number"),
+        ("sheets[2].judge_id", '""', "must not be empty"),
+        ("sheets[3].scores[0].value", "Infinity", "must be a finite number"),
+        ("sheets[4].scores", '"[]"', "a sheet must score every criterion"),
+    ]

@@ -162,3 +162,69 @@ def test_interval_bounds_match_numpy_quantiles() -> None:
         low_q, high_q = (1 - confidence) / 2, (1 + confidence) / 2
         assert lower.tolist() == np.quantile(ranks, low_q, axis=0, method="lower").tolist()
         assert upper.tolist() == np.quantile(ranks, high_q, axis=0, method="higher").tolist()
+
+
+@pytest.mark.parametrize("count", [1, 2, 23, bootstrap.SHORT_ROWS])
+@pytest.mark.parametrize("pass_line", [None, 60.0])
+def test_place_counts_and_hits_match_the_rank_table(count: int, pass_line: float | None) -> None:
+    # Few distinct keys, so most samples have ties: those keep the columns' order.
+    gaps = np.random.default_rng(count).integers(0, 5, size=(count, 700)).astype(np.uint16)
+    keys = bootstrap._Keys(100.0, 1.0, True, pass_line, 2)
+    ranks = np.empty((700, count), dtype=np.uint16)
+    hits = np.zeros(count, dtype=np.int64)
+    bootstrap._rank(gaps, keys, ranks, hits, 3)
+    places = np.zeros((count, count), dtype=np.int64)
+    counted = np.zeros(count, dtype=np.int64)
+    bootstrap._count_places(gaps, keys, places, counted, 3)
+    expected = np.zeros((count, count), dtype=np.int64)
+    np.add.at(expected, (np.tile(np.arange(count), 700), ranks.ravel() - 1), 1)
+    assert places.tolist() == expected.tolist()
+    assert counted.tolist() == hits.tolist()
+    for confidence in (0.5, 0.9):
+        by_places = bootstrap._place_bounds(places, 700, confidence)
+        by_ranks = bootstrap._interval_bounds(ranks, confidence)
+        assert by_places[0].tolist() == by_ranks[0].tolist()
+        assert by_places[1].tolist() == by_ranks[1].tolist()
+
+
+def test_few_candidates_give_the_intervals_of_the_rank_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problem = make(CLOSE, rank_stability=RankStability(samples=500, shortlist_size=2))
+    from scoring.engine import score_proposals
+
+    counted = _intervals(score_proposals(problem))
+    monkeypatch.setattr(bootstrap, "SHORT_ROWS", 0)
+    assert _intervals(score_proposals(problem)) == counted
+
+
+def test_passing_gap_is_the_last_gap_whose_final_reaches_the_pass_line() -> None:
+    rng = np.random.default_rng(3)
+    gaps = np.arange(2**16, dtype=np.float64)
+    for _ in range(300):
+        scale = 10.0 ** int(rng.integers(0, 4))
+        top = float(rng.integers(0, 150_000))
+        pass_line = float(rng.choice([rng.uniform(-100, 1500), round(top / scale - 3.005, 2)]))
+        reached = (top - gaps) / scale >= pass_line
+        assert bootstrap._passing_gap(top, scale, pass_line) == np.count_nonzero(reached) - 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 6, 7, 9])
+@pytest.mark.parametrize("width", [5, 3000])
+def test_keys_of_every_multiset_or_of_every_sample_are_the_same_keys(n: int, width: int) -> None:
+    # With fewer samples than multisets the drawn panel scores are mapped to keys; with more,
+    # every multiset's score is, and the samples pick theirs: the same keys either way.
+    totals = np.sort(np.random.default_rng(n).uniform(0, 100, size=(3, n)), axis=1)
+    start, stop = (int(x[0]) for x in window(np.array([n]), AggregationMethod.TRIMMED_MEAN, 0))
+
+    def gap(panel: np.ndarray) -> np.ndarray:
+        panel *= 7.3
+        return np.floor(panel)
+
+    def identity(panel: np.ndarray) -> np.ndarray:
+        return panel
+
+    keys = bootstrap._sample_gaps(totals, start, stop, width, np.random.default_rng(1), gap)
+    panels = bootstrap._sample_gaps(totals, start, stop, width, np.random.default_rng(1), identity)
+    assert keys.shape == (3, width)
+    assert keys.tolist() == gap(panels.copy()).tolist()

@@ -1,13 +1,22 @@
-"""CALIBRATED aggregation: hand-solved OLS on an incomplete design, identification, precision."""
+"""CALIBRATED aggregation: hand-solved OLS on an incomplete design, identification, precision,
+and the dense and sparse solvers agreeing."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import connected_components
 
-from scoring.calibrate import DESIGN_DISCONNECTED
-from scoring.model import AggregationMethod, Criterion
-from tests.scoring_builders import by_id, ranked_ids, score
+from scoring import calibrate as calibrate_module
+from scoring.arrays import group_sums
+from scoring.calibrate import DESIGN_DISCONNECTED, calibrate
+from scoring.model import AggregationMethod, Criterion, Judge, ScoringProblem
+from scoring.sheets import SheetTable, encode
+from scoring.validate import check_problem
+from tests.scoring_builders import by_id, make, ranked_ids, score
 
 CALIBRATED = AggregationMethod.CALIBRATED
 
@@ -129,3 +138,100 @@ def test_matches_a_dense_constrained_least_squares_to_1e_8() -> None:
     for k, p in enumerate(p_ids):
         got = [c.score for c in scored[p].criteria]
         assert got == pytest.approx(solution[k].tolist(), abs=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# The dense solve (reduced normal equations) and the sparse one (LSQR) agree
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def designs(draw: st.DrawFn) -> ScoringProblem:
+    """A random incomplete design: 1-12 proposals, 1-9 judges (so either side may be the
+    smaller), 1-3 criteria, any scores on the scale; groups of judges that share no proposal,
+    unscored proposals and idle judges all occur."""
+    criteria = tuple(
+        Criterion(f"c{k}", draw(st.floats(0.5, 5.0)), 0.0, 10.0)
+        for k in range(draw(st.integers(1, 3)))
+    )
+    judges = [f"J{j}" for j in range(draw(st.integers(1, 9)))]
+    proposals = [f"P{p}" for p in range(draw(st.integers(1, 12)))]
+    scores = st.floats(0.0, 10.0, allow_nan=False)
+    table = {
+        p: {j: [draw(scores) for _ in criteria] for j in judges if draw(st.booleans())}
+        for p in proposals
+    }
+    return make(table, criteria, judges=[Judge(j) for j in judges])
+
+
+def _table(problem: ScoringProblem) -> SheetTable:
+    return encode(problem, check_problem(problem))
+
+
+@given(designs())
+def test_dense_and_sparse_solves_agree(problem: ScoringProblem) -> None:
+    table = _table(problem)
+    dense, sparse = calibrate(table, dense=True), calibrate(table, dense=False)
+    # LSQR stops at a tolerance: it agrees with the exact solve to about 1e-8 (scores 0..10).
+    assert np.allclose(dense.quality, sparse.quality, rtol=0, atol=1e-6)
+    assert np.allclose(dense.offsets, sparse.offsets, rtol=0, atol=1e-6)
+    assert dense.notices == sparse.notices
+
+
+@given(designs())
+def test_dense_solve_is_the_exact_identified_least_squares(problem: ScoringProblem) -> None:
+    table = _table(problem)
+    fit = calibrate(table, dense=True)
+    if len(table.totals) == 0:
+        assert not fit.quality.any() and not fit.offsets.any()
+        return
+    # Residuals are orthogonal to every proposal's and every judge's indicator (the normal
+    # equations), and within each connected group the offsets sum to zero over its sheets.
+    residual = table.scores - fit.quality[table.proposal] - fit.offsets[table.judge]
+    proposals, judges = len(table.proposal_ids), len(table.judge_ids)
+    assert np.allclose(group_sums(table.proposal, residual, proposals), 0, atol=1e-9)
+    assert np.allclose(group_sums(table.judge, residual, judges), 0, atol=1e-9)
+    nodes = proposals + judges
+    graph = sp.csr_matrix(
+        (np.ones(len(table.judge)), (table.proposal, proposals + table.judge)), (nodes, nodes)
+    )
+    _, labels = connected_components(graph, directed=False)
+    sheet_group = labels[table.proposal]
+    assert np.allclose(group_sums(sheet_group, fit.offsets[table.judge], nodes), 0, atol=1e-9)
+
+
+@given(designs())
+def test_both_routes_to_the_coupling_matrix_agree(
+    problem: ScoringProblem,
+) -> None:
+    table = _table(problem)
+    if len(table.totals) == 0:
+        return
+    routes = []
+    for work in (0, 10**9):  # 0: always the sheet pairs; 10^9: always the incidence matrix
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(calibrate_module, "INCIDENCE_WORK_PER_PAIR", work)
+            routes.append(calibrate(table, dense=True))
+    assert np.allclose(routes[0].quality, routes[1].quality, rtol=0, atol=1e-9)
+    assert np.allclose(routes[0].offsets, routes[1].offsets, rtol=0, atol=1e-9)
+
+
+def test_components_of_large_sides_match_label_propagation() -> None:
+    # Above LABEL_PROPAGATION_MAX nodes the dense solve asks scipy; both label components in
+    # order of their lowest node.
+    rng = np.random.default_rng(11)
+    for nodes in (5, 40, calibrate_module.LABEL_PROPAGATION_MAX + 30):
+        for density in (0.005, 0.03, 0.2):
+            adjacent = rng.random((nodes, nodes)) < density
+            adjacent = adjacent | adjacent.T | np.eye(nodes, dtype=bool)
+            groups, expected = connected_components(sp.csr_matrix(adjacent), directed=False)
+            label, count = calibrate_module._labels(adjacent)
+            assert count == groups
+            assert label.tolist() == expected.tolist()
+
+
+def test_default_choice_is_dense_for_round_sizes_and_sparse_for_huge_sides() -> None:
+    counts = np.full(5000, 7)
+    assert calibrate_module._dense_pays(counts, np.full(7, 5000))  # 5,000 proposals, 7 judges
+    many = np.full(calibrate_module.DENSE_MAX_UNKNOWNS + 1, 10)
+    assert not calibrate_module._dense_pays(np.full(20_000, 5), many)

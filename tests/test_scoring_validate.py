@@ -264,3 +264,31 @@ def test_non_positive_weights_are_refused_on_construction(weight: float, shown: 
     with pytest.raises(InvalidProblem) as raised:
         Criterion("c1", weight)
     assert [(v.field, v.value) for v in raised.value.violations] == [("weight", shown)]
+
+
+def test_numbers_too_large_for_the_arithmetic_are_refused() -> None:
+    # Found by tests/test_fuzz.py: a criterion worth 1e300 points, or a component value of
+    # 1.8e308, overflowed the engine's arithmetic (INTERNAL under warnings-as-errors, inf or NaN
+    # scores otherwise).
+    problem = _base(
+        criteria=(Criterion("c1", 1e300), Criterion("c2", 1.0, scale_min=-1e13)),
+        proposals=_with_values(ComponentValue("raised", 1.7976931348623157e308)),
+        policy=ScoringPolicy(panel_weight=1e13, components=(RAISED,)),
+    )
+    assert _violations(problem) == [
+        ("policy.panel_weight", "10000000000000.0"),
+        ("criteria[0].weight", "1e+300"),
+        ("criteria[1].scale_min", "-10000000000000.0"),
+        ("proposals[0].component_values[0].value", "1.7976931348623157e+308"),
+    ]
+
+
+def test_numbers_up_to_a_trillion_pass() -> None:
+    big = ScoreComponent("raised", weight=1e12, normalization=Normalization.MAX, cap=1e12)
+    problem = _base(
+        criteria=(Criterion("c1", 1e12, scale_min=-1e12, scale_max=1e12), TWO[1]),
+        proposals=_with_values(ComponentValue("raised", 1e12)),
+        policy=ScoringPolicy(panel_weight=1e12, components=(big,)),
+    )
+    assert validate_problem(problem) is None
+    assert score_proposals(problem).proposals

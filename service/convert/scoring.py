@@ -6,10 +6,14 @@ Proto zero values mean "the documented default"; those defaults are applied here
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from math import isfinite
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from scoring import model as m
-from scoring.errors import Violations
+from scoring.errors import InvalidProblem, Violations
 from service.convert.common import all_built, build, enum_from_pb, summary_pb
 from venture.v1 import common_pb2, proposal_pb2, scoring_pb2
 
@@ -79,7 +83,7 @@ def problem_from_pb(
     proposals = all_built(
         _proposal(p, f"proposals[{i}]", violations) for i, p in enumerate(request.proposals)
     )
-    sheets = all_built(_sheet(s, f"sheets[{i}]", violations) for i, s in enumerate(request.sheets))
+    sheets = _sheets(request.sheets, violations)
     if policy is None or criteria is None or judges is None or proposals is None or sheets is None:
         return None
     return m.ScoringProblem(criteria, judges, proposals, sheets, policy, seed)
@@ -110,6 +114,9 @@ def _judge(pb: scoring_pb2.Judge) -> m.Judge:
 
 
 def _proposal(pb: proposal_pb2.Proposal, path: str, violations: Violations) -> m.Proposal | None:
+    valid = _valid_proposal(pb)
+    if valid is not None:
+        return valid
     checks = all_built(
         build(
             violations,
@@ -125,6 +132,11 @@ def _proposal(pb: proposal_pb2.Proposal, path: str, violations: Violations) -> m
         build(violations, f"{path}.component_values[{k}]", _component_value, v)
         for k, v in enumerate(pb.component_values)
     )
+    submit_time = None
+    if pb.HasField("submit_time"):
+        submit_time = _timestamp(pb.submit_time, f"{path}.submit_time", violations)
+        if submit_time is None:
+            return None
     if checks is None or values is None:
         return None
     return build(
@@ -134,11 +146,58 @@ def _proposal(pb: proposal_pb2.Proposal, path: str, violations: Violations) -> m
         proposal_id=pb.proposal_id,
         organization_id=pb.organization_id,
         domain=pb.domain,
-        submit_time=pb.submit_time.ToDatetime(tzinfo=UTC) if pb.HasField("submit_time") else None,
+        submit_time=submit_time,
         eligibility_checks=checks,
         component_values=values,
         title=pb.title,
     )
+
+
+def _valid_proposal(pb: proposal_pb2.Proposal) -> m.Proposal | None:
+    """The proposal when every field passes the checks; None otherwise (nothing recorded, the
+    caller then converts it field by field to record each violation at its path)."""
+    submit_time = None
+    if pb.HasField("submit_time"):
+        submit_time = _timestamp(pb.submit_time, "", Violations())
+        if submit_time is None:
+            return None
+    try:
+        return m.Proposal(
+            proposal_id=pb.proposal_id,
+            organization_id=pb.organization_id,
+            domain=pb.domain,
+            submit_time=submit_time,
+            eligibility_checks=tuple(
+                m.EligibilityCheck(c.check_id, c.passed, c.reason) for c in pb.eligibility_checks
+            ),
+            component_values=tuple(map(_component_value, pb.component_values)),
+            title=pb.title,
+        )
+    except InvalidProblem:
+        return None
+
+
+TIMESTAMP_MIN_SECONDS = -62_135_596_800
+"""0001-01-01T00:00:00Z, the earliest google.protobuf.Timestamp (and Python datetime)."""
+TIMESTAMP_MAX_SECONDS = 253_402_300_799
+"""9999-12-31T23:59:59Z, the latest."""
+
+
+def _timestamp(pb: Timestamp, path: str, violations: Violations) -> datetime | None:
+    """A Timestamp as an aware UTC datetime; one outside the range google.protobuf.Timestamp
+    allows (years 1-9999, nanos 0-999,999,999) is recorded as a violation and gives None."""
+    if (
+        TIMESTAMP_MIN_SECONDS <= pb.seconds <= TIMESTAMP_MAX_SECONDS
+        and 0 <= pb.nanos <= 999_999_999
+    ):
+        return pb.ToDatetime(tzinfo=UTC)
+    violations.add_shown(
+        path,
+        f"{{seconds: {pb.seconds}, nanos: {pb.nanos}}}",
+        "not a valid timestamp: seconds must be within 0001-01-01..9999-12-31 UTC "
+        f"({TIMESTAMP_MIN_SECONDS}..{TIMESTAMP_MAX_SECONDS}) and nanos within 0..999999999",
+    )
+    return None
 
 
 def _component_value(pb: proposal_pb2.ComponentValue) -> m.ComponentValue:
@@ -148,6 +207,52 @@ def _component_value(pb: proposal_pb2.ComponentValue) -> m.ComponentValue:
         value=pb.value if kind == "value" else None,
         amount_fen=pb.amount_fen if kind == "amount_fen" else None,
     )
+
+
+def _sheets(
+    sheets: Iterable[scoring_pb2.ScoreSheet], violations: Violations
+) -> tuple[m.ScoreSheet, ...] | None:
+    """All sheets, or None when one could not be converted (see `violations`).
+
+    A request carries one score per sheet and criterion, so this is the conversion's hot loop:
+    a sheet is first built without recording anything (equal scores share one immutable
+    CriterionScore); only a sheet that fails a check goes through `_sheet`, which records its
+    violations exactly as building every object one by one does.
+    """
+    made: dict[tuple[str, float], m.CriterionScore] = {}
+    built: list[m.ScoreSheet] = []
+    failed = False
+    for i, pb in enumerate(sheets):
+        sheet = _valid_sheet(pb, made)
+        if sheet is None:
+            sheet = _sheet(pb, f"sheets[{i}]", violations)
+        if sheet is None:
+            failed = True
+        else:
+            built.append(sheet)
+    return None if failed else tuple(built)
+
+
+def _valid_sheet(
+    pb: scoring_pb2.ScoreSheet, made: dict[tuple[str, float], m.CriterionScore]
+) -> m.ScoreSheet | None:
+    """The sheet when every field passes the model's checks; None otherwise (nothing recorded)."""
+    scores: list[m.CriterionScore] = []
+    for s in pb.scores:
+        key = (s.criterion_id, s.value)
+        score = made.get(key)
+        if score is None:
+            criterion_id, value = key
+            if not (criterion_id and isfinite(value)):
+                return None
+            score = m.CriterionScore(criterion_id, value)
+            if value:  # 0.0 and -0.0 are equal keys: zeros are not shared, so each keeps its sign
+                made[key] = score
+        scores.append(score)
+    judge_id, proposal_id = pb.judge_id, pb.proposal_id
+    if not (judge_id and proposal_id and scores):
+        return None
+    return m.ScoreSheet(judge_id, proposal_id, tuple(scores))
 
 
 def _sheet(pb: scoring_pb2.ScoreSheet, path: str, violations: Violations) -> m.ScoreSheet | None:
