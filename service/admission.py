@@ -32,26 +32,33 @@ class Admission:
         """Wait for a free worker, or raise Overloaded (see the module docstring). A `patient`
         caller (a batch's lane: at most one per worker per batch) is not refused for a full
         queue and does not take a place in it; it still never waits past its deadline."""
-        if patient:
-            await self._acquire(deadline)
+        if not self._free.locked():
+            # Free: taken at once, without yielding to the loop, so no other call can see this
+            # one as waiting (with a timeout around it, acquiring went through a task and a
+            # second call could be refused for a queue that held only this one).
+            await self._free.acquire()
             return
-        if self._free.locked() and self._waiting >= self._max_waiting:
+        if patient:
+            await self._wait(deadline)
+            return
+        if self._waiting >= self._max_waiting:
             raise Overloaded(
                 f"server busy: {self._workers} solve(s) running and {self._waiting} call(s) "
                 f"waiting (server limit max_waiting); retry later or elsewhere"
             )
         self._waiting += 1
         try:
-            await self._acquire(deadline)
+            await self._wait(deadline)
         finally:
             self._waiting -= 1
 
-    async def _acquire(self, deadline: float | None) -> None:
+    async def _wait(self, deadline: float | None) -> None:
+        timeout = None if deadline is None else deadline - time.monotonic() - START_MARGIN_S
+        if timeout is not None and timeout <= 0:
+            raise Overloaded("server busy: the call's deadline is too near to start a solve")
         try:
-            timeout = None if deadline is None else deadline - time.monotonic() - START_MARGIN_S
-            if timeout is not None and timeout <= 0:
-                raise Overloaded("server busy: the call's deadline is too near to start a solve")
-            await asyncio.wait_for(self._free.acquire(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._free.acquire()
         except TimeoutError:
             raise Overloaded(
                 "server busy: no solver was free before the call's deadline; retry later"

@@ -40,7 +40,7 @@ def test_calls_beyond_the_concurrent_limit_are_refused_before_they_are_read() ->
     config = ServerConfig(port=0, workers=1, max_waiting=4, max_concurrent_calls=6)
     server = ServerThread(config)
     try:
-        slow = sized_request(900, 12, 5, 10_000)  # seconds of scoring: holds the solver
+        slow = sized_request(2000, 12, 5, 10_000)  # seconds of scoring: holds the solver
         with grpc.insecure_channel(server.address) as channel:
             stub = venture_service_pb2_grpc.VentureServiceStub(channel)
             held = [stub.ScoreProposals.future(slow, timeout=60) for _ in range(5)]

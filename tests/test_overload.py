@@ -17,8 +17,8 @@ from service.config import Limits, ServerConfig
 from tests.helpers import ROOT, ServerThread, sized_request, small_request
 from venture.v1 import round_pb2, venture_service_pb2_grpc
 
-SLOW = sized_request(900, 12, 5, 10_000)
-"""About three seconds of scoring here (900 proposals, 10,000 bootstrap samples)."""
+SLOW = sized_request(2000, 12, 5, 10_000)
+"""About two seconds of scoring here (2,000 proposals, 10,000 bootstrap samples)."""
 
 
 @pytest.fixture
@@ -76,12 +76,12 @@ def test_a_batch_s_rounds_take_solvers_like_calls(busy_server: ServerThread) -> 
     """With the only solver on a batch's round and the one waiting place taken, an interactive
     call is refused: the batch's rounds are counted, not run beside the server's limits."""
     rounds = round_pb2.BatchOptimizeRoundsRequest()
-    county = json_format.Parse(
-        (ROOT / "examples/round_county.json").read_text(encoding="utf-8"),
+    city = json_format.Parse(  # about a second and a half each: long enough to look inside
+        (ROOT / "examples/round_city.json").read_text(encoding="utf-8"),
         round_pb2.OptimizeRoundRequest(),
     )
-    for index in range(4):
-        rounds.rounds.append(county).round_id = f"R{index}"
+    for index in range(2):
+        rounds.rounds.append(city).round_id = f"R{index}"
     with grpc.insecure_channel(busy_server.address) as channel:
         stub = venture_service_pb2_grpc.VentureServiceStub(channel)
         stream = stub.BatchOptimizeRounds(rounds, timeout=120)
@@ -95,5 +95,5 @@ def test_a_batch_s_rounds_take_solvers_like_calls(busy_server: ServerThread) -> 
             rest = list(stream)
             assert waiting.result(timeout=60)
     answers = [first, *rest]
-    assert sorted(a.round_index for a in answers) == [0, 1, 2, 3]
+    assert sorted(a.round_index for a in answers) == [0, 1]
     assert all(a.HasField("result") for a in answers)
