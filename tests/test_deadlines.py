@@ -160,9 +160,13 @@ def test_a_cancelled_call_frees_its_solver_promptly(
 def test_a_call_past_its_deadline_frees_its_solver_promptly(
     stub: venture_service_pb2_grpc.VentureServiceStub,
 ) -> None:
-    with pytest.raises(grpc.RpcError) as failure:
-        stub.MatchNeeds(_fair_matching(), timeout=1.0)
-    assert failure.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    # Converting this request alone takes longer than the deadline, so the call usually ends
+    # DEADLINE_EXCEEDED while the server is still working on it; a fast machine may answer
+    # in time instead (time limit cut to the deadline). Either way the solver must be free.
+    try:
+        stub.MatchNeeds(_fair_matching(), timeout=0.3)
+    except grpc.RpcError as failure:
+        assert failure.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert _time_to_answer_small_call(stub) < 2.0
 
 
