@@ -28,10 +28,6 @@ class Cancellation:
         self._cancelled = False
         self._stops: list[Callable[[], None]] = []
 
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
     def cancel(self) -> None:
         """Flag the call cancelled and stop every solver running for it (any thread)."""
         with self._lock:

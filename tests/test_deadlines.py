@@ -23,7 +23,7 @@ from service.config import ServerConfig
 from service.convert.allocation import problem_to_pb as allocation_to_pb
 from service.convert.needs import problem_to_pb as needs_to_pb
 from tests.helpers import ServerThread, small_request
-from venture.v1 import common_pb2, venture_service_pb2_grpc
+from venture.v1 import allocation_pb2, common_pb2, matching_pb2, venture_service_pb2_grpc
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,7 @@ def stub(one_solver: ServerThread) -> Iterator[venture_service_pb2_grpc.VentureS
         yield venture_service_pb2_grpc.VentureServiceStub(channel)
 
 
-def _rank_order_round(case: str) -> object:
+def _rank_order_round(case: str) -> allocation_pb2.AllocateFundingRequest:
     """A large allocation in rank order: proving it takes about a minute at n5000."""
     problem = allocation_problem(ALLOCATION_CASES[case])
     rules = dataclasses.replace(problem.rules, objective=Objective.RANK_ORDER)
@@ -117,12 +117,11 @@ def _rank_order_round(case: str) -> object:
     return request
 
 
-def _fair_matching() -> object:
+def _fair_matching() -> matching_pb2.MatchNeedsRequest:
     """500 needs x 250 organizations matched fairly: CP-SAT runs to its time limit."""
     problem = needs_problem(NEEDS_CASES["n500"])
     policy = dataclasses.replace(problem.policy, objective=MatchObjective.FAIR)
-    request = needs_to_pb(dataclasses.replace(problem, policy=policy, time_limit_s=60.0))
-    return request
+    return needs_to_pb(dataclasses.replace(problem, policy=policy, time_limit_s=60.0))
 
 
 def _time_to_answer_small_call(stub: venture_service_pb2_grpc.VentureServiceStub) -> float:

@@ -117,8 +117,9 @@ class Formulation:
         """An upper bound on the integer objective: every positive pair at its largest grant."""
         per_pair, per_unit = self.pair_value()
         best = np.maximum(per_pair + per_unit * self.steps(), 0)
-        per_candidate = [int(best[p].max()) if len(p) else 0 for p in self.candidate_pairs]
-        return sum(per_candidate)
+        per_candidate = np.zeros(len(self.candidate_pairs), dtype=best.dtype)
+        np.maximum.at(per_candidate, self.pair_candidate, best)
+        return sum(per_candidate.tolist())  # Python integers: the total cannot overflow
 
 
 def formulate(problem: AllocationProblem, prepared: Prepared) -> Formulation:
