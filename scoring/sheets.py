@@ -41,9 +41,13 @@ def read_scores(sheets: tuple[ScoreSheet, ...], criterion_ids: tuple[str, ...]) 
     """The (sheets × criteria) score matrix; unknown or repeated criteria are left to validation."""
     width = len(criterion_ids)
     # Flatten every score once (C-level loops), then compare ids and gather values with numpy.
-    lengths = np.fromiter(map(len, map(_scores, sheets)), np.intp, len(sheets))
     flat = list(chain.from_iterable(map(_scores, sheets)))
-    ids = np.array(list(map(_criterion_id, flat)), dtype=object)
+    flat_ids = list(map(_criterion_id, flat))
+    if _all_in_rubric_order(sheets, flat_ids, criterion_ids):
+        values = np.fromiter(map(_value, flat), np.float64, len(flat))
+        return ScoreMatrix(values.reshape(len(sheets), width), np.ones(len(sheets), np.bool_))
+    lengths = np.fromiter(map(len, map(_scores, sheets)), np.intp, len(sheets))
+    ids = np.array(flat_ids, dtype=object)
     numbers = np.fromiter(map(_value, flat), np.float64, len(flat))
     offsets = np.cumsum(lengths) - lengths
     regular = lengths == width
@@ -60,6 +64,15 @@ def read_scores(sheets: tuple[ScoreSheet, ...], criterion_ids: tuple[str, ...]) 
             if k is not None:
                 values[i, k] = score.value
     return ScoreMatrix(values, regular)
+
+
+def _all_in_rubric_order(
+    sheets: tuple[ScoreSheet, ...], flat_ids: list[str], criterion_ids: tuple[str, ...]
+) -> bool:
+    """Whether every sheet scores exactly the rubric's criteria, in order: the usual request,
+    told by two list comparisons instead of per-sheet arrays."""
+    lengths = set(map(len, map(_scores, sheets)))
+    return lengths <= {len(criterion_ids)} and flat_ids == list(criterion_ids) * len(sheets)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ objects refer to each other and reports every violation (up to errors.MAX_VIOLAT
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import cast
 
@@ -282,31 +282,32 @@ def _check_sheet_criteria(
 
 def _check_magnitudes(problem: ScoringProblem, found: Violations) -> None:
     """Numbers too large for the arithmetic (1e300 is finite, but 100 x 1e300 x 1e300 is not)."""
-    numbers: list[tuple[str, float]] = [("policy.panel_weight", problem.policy.panel_weight)]
+    for template, indices, number in _bounded_numbers(problem):
+        if not abs(number) <= MAX_MAGNITUDE:
+            found.require(
+                False,
+                template.format(*indices),
+                number,
+                f"must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}",
+            )
+
+
+def _bounded_numbers(problem: ScoringProblem) -> Iterator[tuple[str, tuple[int, ...], float]]:
+    """Each number _check_magnitudes bounds, with its field path as a template and indices:
+    the path is only spelled out for a number out of range (a request has one per proposal
+    and component, and formatting them all cost more than the check)."""
+    yield "policy.panel_weight", (), problem.policy.panel_weight
     for i, criterion in enumerate(problem.criteria):
-        numbers += [
-            (f"criteria[{i}].weight", criterion.weight),
-            (f"criteria[{i}].scale_min", criterion.scale_min),
-            (f"criteria[{i}].scale_max", criterion.scale_max),
-        ]
+        yield "criteria[{}].weight", (i,), criterion.weight
+        yield "criteria[{}].scale_min", (i,), criterion.scale_min
+        yield "criteria[{}].scale_max", (i,), criterion.scale_max
     for k, component in enumerate(problem.policy.components):
-        numbers += [
-            (f"policy.components[{k}].weight", component.weight),
-            (f"policy.components[{k}].cap", component.cap),
-        ]
+        yield "policy.components[{}].weight", (k,), component.weight
+        yield "policy.components[{}].cap", (k,), component.cap
     for i, proposal in enumerate(problem.proposals):
-        numbers += [
-            (f"proposals[{i}].component_values[{k}].value", value.value)
-            for k, value in enumerate(proposal.component_values)
-            if value.value is not None
-        ]
-    for field, number in numbers:
-        found.require(
-            abs(number) <= MAX_MAGNITUDE,
-            field,
-            number,
-            f"must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}",
-        )
+        for k, value in enumerate(proposal.component_values):
+            if value.value is not None:
+                yield "proposals[{}].component_values[{}].value", (i, k), value.value
 
 
 def _check_policy(problem: ScoringProblem, found: Violations) -> None:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from scoring.model import Judge, MissingSheet, Outcome, Proposal, Recusal, ScoringResult
-from scoring.sheets import UNASSIGNED_SHEET
+from scoring.model import (
+    CriterionScore,
+    Judge,
+    MissingSheet,
+    Outcome,
+    Proposal,
+    Recusal,
+    ScoreSheet,
+    ScoringResult,
+)
+from scoring.sheets import UNASSIGNED_SHEET, read_scores
 from tests.scoring_builders import by_id, score
 
 PROPOSALS = [
@@ -78,3 +89,17 @@ def test_empty_organization_never_recuses() -> None:
     result = score({"P1": {"J1": [8]}}, judges=judges, proposals=[Proposal("P1")])
     assert result.recusals == ()
     assert by_id(result)["P1"].outcome is Outcome.QUALIFIED
+
+
+def test_score_matrix_reads_sheets_in_rubric_order_and_out_of_it_alike() -> None:
+    a, b = CriterionScore("a", 1.0), CriterionScore("b", 2.0)
+    in_order = (ScoreSheet("J1", "P1", (a, b)), ScoreSheet("J2", "P1", (a, b)))
+    matrix = read_scores(in_order, ("a", "b"))
+    assert matrix.values.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert matrix.regular.tolist() == [True, True]
+    # Flattened these read "a b a b" as well: only the per-sheet lengths tell them apart.
+    uneven = (ScoreSheet("J1", "P1", (a,)), ScoreSheet("J2", "P1", (b, a, b)))
+    matrix = read_scores(uneven, ("a", "b"))
+    assert matrix.regular.tolist() == [False, False]
+    assert matrix.values[0, 0] == 1.0 and math.isnan(matrix.values[0, 1])
+    assert matrix.values[1].tolist() == [1.0, 2.0]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from math import isfinite
 
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from scoring import model as m
@@ -435,44 +436,63 @@ def _scored_proposal(p: m.ScoredProposal, pb: scoring_pb2.ScoredProposal) -> Non
             threshold=r.threshold,
             judge_id=r.judge_id,
         )
-    for c in p.criteria:
-        pb.criteria.add(
-            criterion_id=c.criterion_id,
-            score=c.score,
-            raw_score=c.raw_score,
-            weight_share=c.weight_share,
-            contribution=c.contribution,
-        )
-    for k in p.components:
-        pb.components.add(
-            component_id=k.component_id,
-            value=k.value,
-            amount_fen=k.amount_fen,
-            normalized=k.normalized,
-            weight_share=k.weight_share,
-            contribution=k.contribution,
-        )
-    d = p.dispersion
-    pb.dispersion.CopyFrom(
-        scoring_pb2.PanelDispersion(
-            sheets=d.sheets,
-            counted=d.counted,
-            std_dev=d.std_dev,
-            min=d.min,
-            max=d.max,
-            counted_judge_ids=d.counted_judge_ids,
-            dropped_judge_ids=d.dropped_judge_ids,
-        )
-    )
+    _criteria(p.criteria, pb.criteria)
+    _components(p.components, pb.components)
+    _dispersion(p.dispersion, pb.dispersion)
     if p.rank_interval is not None:
-        i = p.rank_interval
-        pb.rank_interval.CopyFrom(
-            scoring_pb2.RankInterval(
-                lower=i.lower,
-                upper=i.upper,
-                confidence=i.confidence,
-                top_k_probability=i.top_k_probability,
-                shortlist_size=i.shortlist_size,
-                uncertain=i.uncertain,
-            )
-        )
+        _rank_interval(p.rank_interval, pb.rank_interval)
+
+
+# Messages are filled in place, field by field: building one and copying it in costs twice as
+# much, and upb sets attributes faster than it reads keyword arguments. Per proposal and
+# criterion that adds up. SetInParent marks a submessage present even when every value is 0.
+
+
+def _criteria(
+    criteria: tuple[m.CriterionBreakdown, ...],
+    target: RepeatedCompositeFieldContainer[scoring_pb2.CriterionBreakdown],
+) -> None:
+    add = target.add
+    for c in criteria:
+        pb = add()
+        pb.criterion_id = c.criterion_id
+        pb.score = c.score
+        pb.raw_score = c.raw_score
+        pb.weight_share = c.weight_share
+        pb.contribution = c.contribution
+
+
+def _components(
+    components: tuple[m.ComponentBreakdown, ...],
+    target: RepeatedCompositeFieldContainer[scoring_pb2.ComponentBreakdown],
+) -> None:
+    add = target.add
+    for k in components:
+        pb = add()
+        pb.component_id = k.component_id
+        pb.value = k.value
+        pb.amount_fen = k.amount_fen
+        pb.normalized = k.normalized
+        pb.weight_share = k.weight_share
+        pb.contribution = k.contribution
+
+
+def _dispersion(d: m.PanelDispersion, pb: scoring_pb2.PanelDispersion) -> None:
+    pb.SetInParent()
+    pb.sheets = d.sheets
+    pb.counted = d.counted
+    pb.std_dev = d.std_dev
+    pb.min = d.min
+    pb.max = d.max
+    pb.counted_judge_ids.extend(d.counted_judge_ids)
+    pb.dropped_judge_ids.extend(d.dropped_judge_ids)
+
+
+def _rank_interval(i: m.RankInterval, pb: scoring_pb2.RankInterval) -> None:
+    pb.SetInParent()
+    pb.lower = i.lower
+    pb.upper = i.upper
+    pb.confidence = i.confidence
+    pb.top_k_probability = i.top_k_probability
+    pb.shortlist_size = i.shortlist_size
+    pb.uncertain = i.uncertain
