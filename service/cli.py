@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -20,6 +21,7 @@ from scoring.errors import InvalidProblem, Unsatisfiable
 from service import config as config_module
 from service import handlers, logs, table
 from service.client import DEFAULT_ADDRESS, TlsFiles, VentureClient, VentureError
+from service.processes import Supervisor, process_index
 from service.round.files_batch import progress_line, report_progress, round_sources, run_folder
 from service.round.optimize import optimize_round
 from service.round.report import write_outputs
@@ -194,10 +196,11 @@ class CommandFailed(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            return _serve(args)
+            return _serve(args, argv[argv.index("serve") + 1 :])
         if args.command == "score":
             return _score(args)
         if args.command == "allocate":
@@ -223,14 +226,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, flags: list[str]) -> int:
+    """One server, or with --processes N a supervisor of N (service.processes), which starts
+    each with the same `flags`."""
     try:
         config = config_module.load(args)
     except config_module.ConfigError as error:
         print(f"venture serve: bad configuration: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    logs.configure(config.log_level, config.log_format)
-    asyncio.run(serve(config))
+    index = process_index()
+    logs.configure(config.log_level, config.log_format, process=index)
+    if index is None and config.process_count > 1:
+        return Supervisor(config, flags, config.process_count).run()
+    if index is not None and config.metrics_port > 0:
+        config = replace(config, metrics_port=config.metrics_port + index)
+    asyncio.run(serve(config, reuse_port=index is not None))
     return 0
 
 

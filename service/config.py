@@ -61,14 +61,17 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 50051
     grace_period_s: float = 10.0
+    processes: int = 1
+    """Server processes sharing the port (service.processes); 0: one per CPU core. Each has
+    the workers, limits and queue below of its own."""
     workers: int = 2
     """Threads that run CPU-bound solves, so the event loop keeps answering health checks."""
     max_waiting: int = 8
+    """Calls that may wait for a free solver; one more is refused with RESOURCE_EXHAUSTED."""
     max_concurrent_calls: int = 64
     """Calls the server holds at once, waiting and running; gRPC refuses one more with
     RESOURCE_EXHAUSTED before reading it, which bounds memory under a flood of large requests
     (each held call holds its request: at most max_message_bytes)."""
-    """Calls that may wait for a free solver; one more is refused with RESOURCE_EXHAUSTED."""
     reflection: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
@@ -94,6 +97,11 @@ class ServerConfig:
         return f"{host}:{self.port}"
 
     @property
+    def process_count(self) -> int:
+        """How many server processes to run: processes, or the CPU count for 0."""
+        return self.processes or os.cpu_count() or 1
+
+    @property
     def metrics_bind_host(self) -> str:
         """The interface the metrics endpoint binds: metrics_host, else host."""
         return self.metrics_host or self.host
@@ -104,7 +112,13 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
     ("host", str, "interface to bind; 0.0.0.0 to serve beyond this machine"),
     ("port", int, "port to bind; 0 picks a free port (printed at start-up)"),
     ("grace_period_s", float, "seconds in-flight calls get to finish after SIGTERM"),
-    ("workers", int, "threads running solves concurrently"),
+    (
+        "processes",
+        int,
+        "server processes sharing the port, one core each (SO_REUSEPORT; connections are "
+        "spread among them); 0: one per CPU core",
+    ),
+    ("workers", int, "threads running solves concurrently (per process)"),
     ("max_waiting", int, "calls that may wait for a free solver before calls are refused"),
     ("max_concurrent_calls", int, "calls held at once (bounds memory); more are refused"),
     ("reflection", bool, "serve gRPC server reflection"),
@@ -232,6 +246,8 @@ def check(config: ServerConfig) -> None:
         raise ConfigError("host: must not be empty")
     if config.grace_period_s < 0:
         raise ConfigError(f"grace_period_s: {config.grace_period_s} must not be negative")
+    if config.processes < 0:
+        raise ConfigError(f"processes: {config.processes} must not be negative")
     if config.workers < 1:
         raise ConfigError(f"workers: {config.workers} must be at least 1")
     if config.max_waiting < 0:
@@ -265,6 +281,17 @@ def check(config: ServerConfig) -> None:
         and config.metrics_bind_host == config.host
     ):
         raise ConfigError(f"metrics_port: {config.metrics_port} is the gRPC port too")
+    processes = config.process_count
+    if (
+        processes > 1
+        and config.metrics_port > 0
+        and config.metrics_port < config.port < config.metrics_port + processes
+        and config.metrics_bind_host == config.host
+    ):
+        raise ConfigError(
+            f"metrics_port: the {processes} processes serve metrics on {config.metrics_port}.."
+            f"{config.metrics_port + processes - 1}, which holds the gRPC port {config.port}"
+        )
     for limit in fields(Limits):
         value = getattr(config.limits, limit.name)
         if value < 1:

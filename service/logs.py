@@ -24,7 +24,12 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line (see the module docstring)."""
+    """One JSON object per line (see the module docstring); `process`, when given, is the
+    index of this server among the processes of `venture serve --processes N`."""
+
+    def __init__(self, process: int | None = None) -> None:
+        super().__init__()
+        self.process = process
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -33,6 +38,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.process is not None:
+            entry["process"] = self.process
         for key, value in vars(record).items():
             if key not in _RECORD_FIELDS and not key.startswith("_") and key not in entry:
                 entry[key] = value
@@ -50,15 +57,18 @@ def _timestamp(created: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def formatter(log_format: str) -> logging.Formatter:
-    """The formatter for a `log_format` setting ("json" or "text")."""
+def formatter(log_format: str, process: int | None = None) -> logging.Formatter:
+    """The formatter for a `log_format` setting ("json" or "text"), naming the server process
+    (see JsonFormatter) when there are several."""
     if log_format.lower() == "json":
-        return JsonFormatter()
-    return logging.Formatter(TEXT_FORMAT)
+        return JsonFormatter(process)
+    if process is None:
+        return logging.Formatter(TEXT_FORMAT)
+    return logging.Formatter(TEXT_FORMAT.replace("%(name)s", f"%(name)s[{process}]"))
 
 
-def configure(level: str, log_format: str) -> None:
+def configure(level: str, log_format: str, process: int | None = None) -> None:
     """Log to stderr at `level` in `log_format`, replacing any handler the root logger had."""
     handler = logging.StreamHandler()
-    handler.setFormatter(formatter(log_format))
+    handler.setFormatter(formatter(log_format, process))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
