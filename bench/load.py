@@ -1,9 +1,11 @@
 """Load benchmark: many concurrent calls from several client processes to a real `venture serve`
 process on loopback, one JSON line per scenario.
 
-The server is started as its own process (`venture serve --port 0`, the port read from its
-`venture listening on ...` line), is sampled from /proc while the clients run (VmRSS every
-interval, VmHWM and CPU time at the end) and is stopped with SIGTERM, which must exit 0. The
+The server is started as its own process (`venture serve --port 0 --processes N`, by default one
+server process per core under a supervisor, the port read from its `venture listening on ...`
+line), is sampled from /proc while the clients run (VmRSS every interval, VmHWM and CPU time at
+the end, each summed over the supervisor and its server processes) and is stopped with SIGTERM,
+which must exit 0. The
 client is `--processes` worker processes (spawned, not forked), each with `--channels` grpc.aio
 channels and `--concurrency` asyncio tasks calling back to back (a closed loop) until the
 scenario's call count or duration runs out. Requests are serialised once and sent as bytes, and
@@ -38,7 +40,10 @@ MiB per minute, samples, and RPC/s per minute. `--repeats` is ignored: a scenari
     .venv/bin/python -m bench load                       # county_score, county_round, overload
     .venv/bin/python -m bench load --case soak           # 5 minutes of county_score
     .venv/bin/python -m bench load --case county_score --processes 1 --concurrency 8 \
-        --duration 60 --server-arg=--log-level=WARNING
+        --duration 60 --server-processes 1 --workers 2 --server-arg=--log-level=WARNING
+
+Connections, not calls, are spread among the server processes (SO_REUSEPORT), so every client
+process opens `--channels` connections (default 8) to reach all of them.
 """
 
 from __future__ import annotations
@@ -91,12 +96,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--concurrency",
         type=int,
-        default=4,
-        help="concurrent calls per client process, back to back (default 4); keep processes x "
-        "concurrency within the server's workers + max-waiting, or calls are refused",
+        default=8,
+        help="concurrent calls per client process, back to back (default 8); the server gets a "
+        "waiting place for each unless --max-waiting says otherwise",
     )
     group.add_argument(
-        "--channels", type=int, default=1, help="gRPC channels (connections) per client process"
+        "--channels",
+        type=int,
+        default=8,
+        help="gRPC channels (connections) per client process (default 8: the server's processes "
+        "share connections, not calls, so a few connections may all land on one)",
     )
     group.add_argument(
         "--duration",
@@ -118,13 +127,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--soak-seconds", type=float, default=300.0, help="length of the soak (default 300)"
     )
     group.add_argument(
-        "--workers", type=int, default=2, help="the server's solver threads (default 2)"
+        "--server-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="the server's processes (`venture serve --processes`; default: one per core)",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="solver threads per server process (default 1)",
     )
     group.add_argument(
         "--max-waiting",
         type=int,
         default=None,
-        help="the server's waiting places in the load scenarios (default: the server's, 8)",
+        help="waiting places per server process in the load scenarios (default: processes x "
+        "concurrency, so that no call of the closed loop is refused)",
     )
     group.add_argument(
         "--server-arg",
@@ -181,9 +200,11 @@ class Scenario:
 
 def scenario(name: str, args: argparse.Namespace) -> Scenario:
     """The scenario `name` with the command line's settings."""
-    server = ["--workers", str(args.workers)]
-    if args.max_waiting is not None:
-        server += ["--max-waiting", str(args.max_waiting)]
+    processes = ["--processes", str(args.server_processes)]
+    # Connections, not calls, are spread among the server processes, so one process may get
+    # every call of the closed loop: by default it has a waiting place for each.
+    waiting = args.processes * args.concurrency if args.max_waiting is None else args.max_waiting
+    server = [*processes, "--workers", str(args.workers), "--max-waiting", str(waiting)]
     base = Scenario(
         name=name,
         rpc="ScoreProposals",
@@ -202,7 +223,13 @@ def scenario(name: str, args: argparse.Namespace) -> Scenario:
         count = 3_000 if args.count is None else args.count
         return replace(base, rpc="OptimizeRound", example="round_county.json", count=count)
     if name == "overload":
-        flags = ["--workers", str(args.workers), "--max-waiting", str(args.overload_max_waiting)]
+        flags = [
+            *processes,
+            "--workers",
+            str(args.workers),
+            "--max-waiting",
+            str(args.overload_max_waiting),
+        ]
         return replace(
             base,
             rpc="OptimizeRound",
@@ -314,6 +341,24 @@ class ServerProcess:
         self.log.close()
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (the server processes of `venture serve --processes N`),
+    from the parent pids in /proc/*/stat."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we looked
+        children[ppid].append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
 def status_kib(pid: int, key: str) -> int | None:
     """A `kB` line of /proc/PID/status (VmRSS, VmHWM); None when the process is gone."""
     try:
@@ -326,10 +371,29 @@ def status_kib(pid: int, key: str) -> int | None:
     return None
 
 
+def tree_kib(pid: int, key: str) -> int | None:
+    """status_kib summed over the process and its descendants (for VmHWM, the sum of each
+    one's peak: an upper bound of the peak of the whole); None when the process is gone."""
+    own = status_kib(pid, key)
+    if own is None:
+        return None
+    return own + sum(status_kib(child, key) or 0 for child in descendants(pid))
+
+
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process (all its threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User plus system CPU time of a process (all its threads), from /proc/PID/stat; 0 when it
+    is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of the process and every descendant."""
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in descendants(pid))
 
 
 def machine_busy_seconds() -> float:
@@ -340,7 +404,7 @@ def machine_busy_seconds() -> float:
 
 
 class CpuMeter:
-    """CPU the server process and the whole machine spend between start() and stop()."""
+    """CPU the server (its processes) and the whole machine spend between start() and stop()."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -350,17 +414,18 @@ class CpuMeter:
         self._started = (0.0, 0.0, 0.0)
 
     def start(self) -> None:
-        self._started = (cpu_seconds(self.pid), machine_busy_seconds(), time.monotonic())
+        self._started = (tree_cpu_seconds(self.pid), machine_busy_seconds(), time.monotonic())
 
     def stop(self) -> None:
         server, machine, wall = self._started
-        self.server_s = cpu_seconds(self.pid) - server
+        self.server_s = tree_cpu_seconds(self.pid) - server
         self.machine_s = machine_busy_seconds() - machine
         self.wall_s = time.monotonic() - wall
 
 
 class MemorySampler:
-    """VmRSS of a process every `interval_s` seconds in a thread: (seconds since start, KiB)."""
+    """VmRSS of a process and its descendants every `interval_s` seconds in a thread: (seconds
+    since start, KiB)."""
 
     def __init__(self, pid: int, interval_s: float) -> None:
         self.pid = pid
@@ -373,7 +438,7 @@ class MemorySampler:
 
     def _run(self) -> None:
         while True:
-            kib = status_kib(self.pid, "VmRSS")
+            kib = tree_kib(self.pid, "VmRSS")
             if kib is not None:
                 self.samples.append((time.monotonic() - self.start, kib))
             if self._stop.wait(self.interval_s):
@@ -644,8 +709,8 @@ def run_scenario(scenario: Scenario) -> dict[str, object]:
     server = ServerProcess(scenario.server_flags)
     try:
         checked_call(scenario, server.address, payload)  # the request is valid; warm
-        rss_start = status_kib(server.pid, "VmRSS")
-        peak_start = status_kib(server.pid, "VmHWM")
+        rss_start = tree_kib(server.pid, "VmRSS")
+        peak_start = tree_kib(server.pid, "VmHWM")
         sampler = MemorySampler(server.pid, scenario.sample_interval_s)
         meter = CpuMeter(server.pid)
         try:
@@ -658,8 +723,8 @@ def run_scenario(scenario: Scenario) -> dict[str, object]:
                 recovery_s = checked_call(scenario, server.address, payload)
             except grpc.RpcError:
                 recovery_s = None
-        peak = status_kib(server.pid, "VmHWM")
-        rss_end = status_kib(server.pid, "VmRSS")
+        peak = tree_kib(server.pid, "VmHWM")
+        rss_end = tree_kib(server.pid, "VmRSS")
         log_lines = server.log_lines()
         exit_code = server.stop()
         if exit_code != 0:

@@ -21,6 +21,7 @@ from bench.load import (
 )
 
 TINY = ["--processes", "1", "--concurrency", "4", "--count", "30", "--duration", "10"]
+SERVER = ["--server-processes", "2", "--channels", "2"]
 REQUIRED = {
     "suite",
     "case",
@@ -45,7 +46,7 @@ REQUIRED = {
 
 
 def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["load", "--case", "county_score", "--case", "overload", *TINY]
+    argv = ["load", "--case", "county_score", "--case", "overload", *TINY, *SERVER]
     # A long overload deadline: on a slow machine a queued call must not time out.
     assert main([*argv, "--overload-concurrency", "12", "--overload-deadline", "20"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -58,19 +59,24 @@ def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]
         assert row["unexpected_errors"] == 0, row.get("error_messages")
         assert row["server_exit_code"] == 0
         assert row["peak_rss_mib"] > 0
+        assert row["server_flags"][:2] == ["--processes", "2"]
     score, overload = rows
     assert score["rpc"] == "ScoreProposals"
     assert score["ok"] == 30
     assert score["errors_by_code"] == {}
     assert 0 < score["p50_ms"] <= score["p90_ms"] <= score["p99_ms"]
+    # The server processes are measured, not only their supervisor (which computes nothing): a
+    # county ScoreProposals costs several ms of CPU.
+    assert score["server_cpu_ms_per_call"] > 1
     assert overload["rpc"] == "OptimizeRound"
     assert overload["concurrency"] == 12
-    # 2 solving and 2 waiting at most: of 12 concurrent calls, at least 8 are refused at once.
-    assert overload["refused"] >= 8
+    # Two server processes, each with 1 solving and 2 waiting at most: of 12 concurrent calls,
+    # at least 6 are refused at once.
+    assert overload["refused"] >= 6
     assert set(overload["errors_by_code"]) == {"RESOURCE_EXHAUSTED"}
     assert overload["ok"] + overload["refused"] == 30
     assert overload["refused_p50_ms"] is not None
-    assert overload["refused_by_reason"]["queue_full"] >= 8
+    assert overload["refused_by_reason"]["queue_full"] >= 6
     assert overload["recovered"] is True
 
 
