@@ -236,11 +236,15 @@ def _serve(args: argparse.Namespace, flags: list[str]) -> int:
         return EXIT_BAD_INPUT
     index = process_index()
     logs.configure(config.log_level, config.log_format, process=index)
-    if index is None and config.process_count > 1:
-        return Supervisor(config, flags, config.process_count).run()
-    if index is not None and config.metrics_port > 0:
-        config = replace(config, metrics_port=config.metrics_port + index)
-    asyncio.run(serve(config, reuse_port=index is not None))
+    try:
+        if index is None and config.process_count > 1:
+            return Supervisor(config, flags, config.process_count).run()
+        if index is not None and config.metrics_port > 0:
+            config = replace(config, metrics_port=config.metrics_port + index)
+        asyncio.run(serve(config, reuse_port=index is not None))
+    except OSError as error:  # the port (or the metrics port) cannot be bound
+        print(f"venture serve: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     return 0
 
 

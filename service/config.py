@@ -98,8 +98,9 @@ class ServerConfig:
 
     @property
     def process_count(self) -> int:
-        """How many server processes to run: processes, or the CPU count for 0."""
-        return self.processes or os.cpu_count() or 1
+        """How many server processes to run: processes, or for 0 one per core this process may
+        run on (its CPU affinity, which a container's cpuset narrows; not a CPU quota)."""
+        return self.processes or len(os.sched_getaffinity(0)) or 1
 
     @property
     def metrics_bind_host(self) -> str:

@@ -65,9 +65,9 @@ def reserve_port(host: str, port: int) -> socket.socket:
     try:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         holder.bind(address)
-    except OSError:
+    except OSError as error:
         holder.close()
-        raise
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     return holder
 
 
@@ -152,7 +152,8 @@ class Supervisor:
             if line.startswith(LISTENING):
                 child.ready.set()
                 if child.restarted:
-                    log.info("server process %d (pid %d) serves again", child.index, child.process.pid)
+                    pid = child.process.pid
+                    log.info("server process %d (pid %d) serves again", child.index, pid)
             else:
                 self._print(line)  # a metrics line: one per process
         child.ready.set()  # the process ended (and may never have listened)

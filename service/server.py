@@ -136,12 +136,18 @@ def create_server(config: ServerConfig, *, reuse_port: bool = False) -> RunningS
         )
         reflection.enable_server_reflection(names, server)
     credentials = server_credentials(config)
-    if credentials is None:
-        port = server.add_insecure_port(config.address)
-    else:
-        port = server.add_secure_port(config.address, credentials)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(config.address)
+        else:
+            port = server.add_secure_port(config.address, credentials)
+    except RuntimeError:  # grpc's "Failed to bind", which says no more than that
+        port = 0
     if port == 0:
-        raise OSError(f"could not bind {config.address}")
+        raise OSError(
+            f"cannot listen on {config.address}: the port is in use, or the host is not an "
+            "address of this machine"
+        )
     running = RunningServer(server, port, health, executor, in_flight, metrics)
     if config.metrics_port >= 0:
         http, thread = start_exporter(metrics, config.metrics_bind_host, config.metrics_port)

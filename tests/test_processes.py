@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -158,7 +159,7 @@ def test_a_negative_process_count_is_refused() -> None:
 
 def test_zero_processes_means_one_per_core() -> None:
     config = config_module.load(env={"VENTURE_PROCESSES": "0"})
-    assert config.process_count == (os.cpu_count() or 1)
+    assert config.process_count == len(os.sched_getaffinity(0))
 
 
 def test_metrics_ports_of_the_processes_must_not_hold_the_grpc_port() -> None:
@@ -172,3 +173,22 @@ def test_log_lines_name_the_process() -> None:
     assert json.loads(formatter("json", process=1).format(record))["process"] == 1
     assert "process" not in json.loads(formatter("json").format(record))
     assert "venture.calls[1] hello" in formatter("text", process=1).format(record)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_port_in_use_is_a_clear_error(processes: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [*CLI, "serve", "--port", port, "--processes", processes],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 3
+    assert f"venture serve: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
