@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -19,20 +17,17 @@ from google.protobuf.message import Message
 
 from scoring.errors import InvalidProblem, Unsatisfiable
 from service import config as config_module
-from service import handlers, logs, table
+from service import handlers, serve_command, table
 from service.client import DEFAULT_ADDRESS, TlsFiles, VentureClient, VentureError
-from service.processes import Supervisor, process_index
 from service.round.files_batch import progress_line, report_progress, round_sources, run_folder
 from service.round.optimize import optimize_round
 from service.round.report import write_outputs
 from service.round.workbook import RoundFileError, read_round, write_template
-from service.server import serve
+from service.serve_command import EXIT_BAD_INPUT, EXIT_UNAVAILABLE
 from service.tokens import CLIENT_TOKEN_ENV
 from venture.v1 import allocation_pb2, common_pb2, matching_pb2, round_pb2, scoring_pb2
 
 EXIT_NO_ALLOCATION = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 NO_ALLOCATION = (common_pb2.SOLVE_STATUS_INFEASIBLE, common_pb2.SOLVE_STATUS_NO_SOLUTION_FOUND)
 """Solve statuses of an answer without awards: `venture allocate` exits EXIT_NO_ALLOCATION."""
 M = TypeVar("M", bound=Message)
@@ -73,13 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve_p = commands.add_parser(
-        "serve",
-        help="run the gRPC server",
-        description="Run the gRPC server on loopback by default. Every flag can also be set "
-        "by its environment variable; flags win.",
-    )
-    config_module.add_arguments(serve_p)
+    serve_command.add_parser(commands)
 
     score_p = commands.add_parser(
         "score",
@@ -200,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            return _serve(args, argv[argv.index("serve") + 1 :])
+            return serve_command.run(args, argv[argv.index("serve") + 1 :])
         if args.command == "score":
             return _score(args)
         if args.command == "allocate":
@@ -224,28 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`venture score ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-
-
-def _serve(args: argparse.Namespace, flags: list[str]) -> int:
-    """One server, or with --processes N a supervisor of N (service.processes), which starts
-    each with the same `flags`."""
-    try:
-        config = config_module.load(args)
-    except config_module.ConfigError as error:
-        print(f"venture serve: bad configuration: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    index = process_index()
-    logs.configure(config.log_level, config.log_format, process=index)
-    try:
-        if index is None and config.process_count > 1:
-            return Supervisor(config, flags, config.process_count).run()
-        if index is not None and config.metrics_port > 0:
-            config = replace(config, metrics_port=config.metrics_port + index)
-        asyncio.run(serve(config, reuse_port=index is not None))
-    except OSError as error:  # the port (or the metrics port) cannot be bound
-        print(f"venture serve: {error}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    return 0
 
 
 def read_json(path: Path, request_type: type[M]) -> M:

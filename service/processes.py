@@ -125,7 +125,7 @@ class Supervisor:
         command = [
             sys.executable,
             "-m",
-            "service.cli",
+            "service.entry",
             "serve",
             *self.argv,
             "--processes",

@@ -192,3 +192,32 @@ def test_a_port_in_use_is_a_clear_error(processes: str) -> None:
     assert done.returncode == 3
     assert f"venture serve: cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_supervisor_loads_no_engine() -> None:
+    # `venture serve` goes through service.entry to service.serve_command; the supervisor must
+    # not hold the solvers' memory (about 200 MiB) that only the server processes use.
+    probe = (
+        "import sys; from service import entry, serve_command; "
+        "heavy = ('numpy', 'grpc', 'ortools', 'scipy', 'google.protobuf', 'service.server'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(heavy)}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_serve_flags_are_the_same_through_either_entry() -> None:
+    light = subprocess.run(
+        [sys.executable, "-m", "service.entry", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    full = subprocess.run(
+        [*CLI, "serve", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert light.stdout == full.stdout
+    assert "--processes INT" in light.stdout
