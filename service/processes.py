@@ -89,6 +89,8 @@ class Supervisor:
         self.config = config
         self.argv = tuple(argv)
         self.processes = processes
+        self.port = config.port
+        """The port every process binds (the one picked, when config.port is 0)."""
         self.children: dict[int, _Child] = {}
         self.stopping = threading.Event()
         self._restart_pause_s: dict[int, float] = {}
