@@ -20,6 +20,9 @@ Scenarios (`--case`):
                 a server with few waiting places, many tasks, a short deadline): refusals are
                 RESOURCE_EXHAUSTED and fast, nothing else fails, and a normal call succeeds
                 after the flood (`recovered`)
+  health_check  grpc.health.v1.Health/Check through the same server, interceptor and clients:
+                what the stack costs per call without any work, the ceiling the other
+                scenarios' handlers are measured against
   soak          county_score for `--soak-seconds` (default 300), with the server's RSS over
                 time and its slope; run only when asked for with `--case soak`
 
@@ -72,8 +75,9 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SERVICE = "/venture.v1.VentureService/"
-CASES = ("county_score", "county_round", "overload", "soak")
-DEFAULT_CASES = ("county_score", "county_round", "overload")
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+CASES = ("county_score", "county_round", "overload", "health_check", "soak")
+DEFAULT_CASES = ("county_score", "county_round", "overload", "health_check")
 """What runs without --case: the soak is long and runs only when asked for."""
 LISTENING = "venture listening on "
 EXPECTED_OVERLOAD = frozenset({"RESOURCE_EXHAUSTED"})
@@ -242,6 +246,9 @@ def scenario(name: str, args: argparse.Namespace) -> Scenario:
             expected_errors=EXPECTED_OVERLOAD,
             refusal_pause_s=args.overload_pause_ms / 1000,
         )
+    if name == "health_check":
+        count = 30_000 if args.count is None else args.count
+        return replace(base, rpc="Check", example="(HealthCheckRequest: the service)", count=count)
     if name == "soak":
         return replace(base, count=args.count, duration_s=args.soak_seconds, sample_interval_s=1.0)
     raise ValueError(f"unknown load case {name!r}; have {CASES}")
@@ -605,7 +612,7 @@ def run_clients(
                 Job(
                     index=i,
                     address=address,
-                    method=SERVICE + scenario.rpc,
+                    method=method_path(scenario.rpc),
                     payload=payload,
                     concurrency=scenario.concurrency,
                     channels=scenario.channels,
@@ -666,9 +673,18 @@ def _await_events(events: Any, kind: str, n: int, timeout_s: float) -> list[obje
 # --- one scenario -----------------------------------------------------------------------------
 
 
-def _request_and_response_types(rpc: str) -> tuple[type[Any], type[Any]]:
-    from venture.v1 import round_pb2, scoring_pb2  # noqa: PLC0415  (not in the client processes)
+def method_path(rpc: str) -> str:
+    """The gRPC method a scenario calls: a VentureService RPC, or the health check."""
+    return HEALTH_CHECK if rpc == "Check" else SERVICE + rpc
 
+
+def _request_and_response_types(rpc: str) -> tuple[type[Any], type[Any]]:
+    from grpc_health.v1 import health_pb2  # noqa: PLC0415  (not in the client processes)
+
+    from venture.v1 import round_pb2, scoring_pb2  # noqa: PLC0415
+
+    if rpc == "Check":
+        return health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
     if rpc == "ScoreProposals":
         return scoring_pb2.ScoreProposalsRequest, scoring_pb2.ScoreProposalsResponse
     if rpc == "OptimizeRound":
@@ -681,6 +697,8 @@ def request_bytes(scenario: Scenario) -> bytes:
     from google.protobuf import json_format  # noqa: PLC0415
 
     request_type, _ = _request_and_response_types(scenario.rpc)
+    if scenario.rpc == "Check":  # the health of the service, as a load balancer asks it
+        return bytes(request_type(service="venture.v1.VentureService").SerializeToString())
     text = (EXAMPLES / scenario.example).read_text(encoding="utf-8")
     message = json_format.Parse(text, request_type())
     return bytes(message.SerializeToString())
@@ -691,7 +709,7 @@ def checked_call(scenario: Scenario, address: str, payload: bytes) -> float:
     _, response_type = _request_and_response_types(scenario.rpc)
     with grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
         call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
-            SERVICE + scenario.rpc
+            method_path(scenario.rpc)
         )
         started = time.perf_counter()
         answer = call(payload, timeout=120.0)

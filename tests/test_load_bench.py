@@ -46,11 +46,12 @@ REQUIRED = {
 
 
 def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["load", "--case", "county_score", "--case", "overload", *TINY, *SERVER]
+    argv = ["load", "--case", "county_score", "--case", "overload", "--case", "health_check"]
+    argv += [*TINY, *SERVER]
     # A long overload deadline: on a slow machine a queued call must not time out.
     assert main([*argv, "--overload-concurrency", "12", "--overload-deadline", "20"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [row["case"] for row in rows] == ["county_score", "overload"]
+    assert [row["case"] for row in rows] == ["county_score", "overload", "health_check"]
     for row in rows:
         assert not REQUIRED - set(row), REQUIRED - set(row)
         assert row["suite"] == "load"
@@ -60,7 +61,7 @@ def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]
         assert row["server_exit_code"] == 0
         assert row["peak_rss_mib"] > 0
         assert row["server_flags"][:2] == ["--processes", "2"]
-    score, overload = rows
+    score, overload, health = rows
     assert score["rpc"] == "ScoreProposals"
     assert score["ok"] == 30
     assert score["errors_by_code"] == {}
@@ -78,6 +79,9 @@ def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]
     assert overload["refused_p50_ms"] is not None
     assert overload["refused_by_reason"]["queue_full"] >= 6
     assert overload["recovered"] is True
+    assert health["rpc"] == "Check"
+    assert health["ok"] == 30
+    assert health["response_bytes"] == 2  # status SERVING
 
 
 def test_counts_are_shared_among_processes() -> None:
