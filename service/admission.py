@@ -19,6 +19,11 @@ class Overloaded(Exception):
     """The call could not start: the message says why and which limit."""
 
 
+class ShuttingDown(Exception):
+    """The call was admitted as the server stopped its solver threads: UNAVAILABLE, which a
+    client retries on another replica (the health service already says NOT_SERVING)."""
+
+
 class Admission:
     """Counts solves and waiting calls of one server (one event loop)."""
 

@@ -17,7 +17,7 @@ import grpc
 
 from scoring.cancel import Cancellation, scope
 from service import handlers
-from service.admission import Admission
+from service.admission import Admission, ShuttingDown
 from service.config import Limits
 from service.metrics import Metrics, solve_label
 from service.round.batch import run_batch
@@ -88,7 +88,11 @@ class VentureServicer(venture_service_pb2_grpc.VentureServiceServicer):
         if self._metrics is not None:
             solve = partial(self._metrics.timed_solve, solve_label(request), solve)
         loop = asyncio.get_running_loop()
-        future = self._executor.submit(solve)
+        try:
+            future = self._executor.submit(solve)
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            self._admission.leave()
+            raise ShuttingDown("server shutting down: retry on another replica") from None
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:

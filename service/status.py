@@ -14,7 +14,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from scoring.errors import MAX_VIOLATIONS, FieldViolation, InvalidProblem, Unsatisfiable
-from service.admission import Overloaded
+from service.admission import Overloaded, ShuttingDown
 
 DETAILS_KEY = "grpc-status-details-bin"
 
@@ -69,6 +69,10 @@ def status_for(exc: BaseException) -> RpcFailure | None:
         message = str(exc)
         status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message)
         return RpcFailure(grpc.StatusCode.RESOURCE_EXHAUSTED, message, status)
+    if isinstance(exc, ShuttingDown):
+        message = str(exc)
+        status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
+        return RpcFailure(grpc.StatusCode.UNAVAILABLE, message, status)
     return None
 
 

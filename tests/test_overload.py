@@ -4,6 +4,7 @@ in the queue is refused before its deadline, and the server recovers as the solv
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,8 +13,11 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
+from service.admission import Admission, ShuttingDown
 from service.client import VentureClient, VentureError
 from service.config import Limits, ServerConfig
+from service.servicer import VentureServicer
+from service.status import status_for
 from tests.helpers import ROOT, ServerThread, sized_request, small_request
 from venture.v1 import round_pb2, venture_service_pb2_grpc
 
@@ -97,3 +101,30 @@ def test_a_batch_s_rounds_take_solvers_like_calls(busy_server: ServerThread) -> 
     answers = [first, *rest]
     assert sorted(a.round_index for a in answers) == [0, 1]
     assert all(a.HasField("result") for a in answers)
+
+
+def test_a_call_admitted_as_the_solvers_stop_is_unavailable_and_frees_its_slot() -> None:
+    executor = ThreadPoolExecutor(max_workers=1)
+    executor.shutdown()
+
+    async def call_twice() -> list[str]:
+        admission = Admission(workers=1, max_waiting=0)
+        servicer = VentureServicer(Limits(), executor, admission)
+        refusals = []
+        for _ in range(2):  # the second is admitted too: the first gave its slot back
+            with pytest.raises(ShuttingDown) as refused:
+                await servicer.ScoreProposals(small_request(), _NoDeadline())  # type: ignore[arg-type]
+            refusals.append(str(refused.value))
+        return refusals
+
+    assert asyncio.run(call_twice()) == ["server shutting down: retry on another replica"] * 2
+    failure = status_for(ShuttingDown("stopping"))
+    assert failure is not None
+    assert failure.code == grpc.StatusCode.UNAVAILABLE
+
+
+class _NoDeadline:
+    """The one part of a servicer context ScoreProposals reads."""
+
+    def time_remaining(self) -> None:
+        return None
