@@ -62,8 +62,8 @@ class ServerConfig:
     port: int = 50051
     grace_period_s: float = 10.0
     processes: int = 1
-    """Server processes sharing the port (service.processes); 0: one per CPU core. Each has
-    the workers, limits and queue below of its own."""
+    """Server processes sharing the port (service.processes); 0: one per CPU core this process
+    may run on. Each has the workers, limits and queue below of its own."""
     workers: int = 2
     """Threads that run CPU-bound solves, so the event loop keeps answering health checks."""
     max_waiting: int = 8
@@ -117,11 +117,19 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
         "processes",
         int,
         "server processes sharing the port, one core each (SO_REUSEPORT; connections are "
-        "spread among them); 0: one per CPU core",
+        "spread among them); 0: one per CPU core this process may run on",
     ),
     ("workers", int, "threads running solves concurrently (per process)"),
-    ("max_waiting", int, "calls that may wait for a free solver before calls are refused"),
-    ("max_concurrent_calls", int, "calls held at once (bounds memory); more are refused"),
+    (
+        "max_waiting",
+        int,
+        "calls that may wait for a free solver before calls are refused (per process)",
+    ),
+    (
+        "max_concurrent_calls",
+        int,
+        "calls held at once (bounds memory; per process); more are refused",
+    ),
     ("reflection", bool, "serve gRPC server reflection"),
     ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
     ("log_format", str, "json (one JSON object per line) or text"),
