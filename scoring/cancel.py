@@ -11,9 +11,15 @@ are no-ops, so library callers and tests need nothing.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+REPEAT_STOP_S = 0.02
+"""After a cancel, the stop of a solver still running is repeated this often: CP-SAT forgets a
+stop that comes before its search has started, and from outside there is no telling whether it
+has."""
 
 
 class Cancelled(Exception):
@@ -29,12 +35,27 @@ class Cancellation:
         self._stops: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        """Flag the call cancelled and stop every solver running for it (any thread)."""
+        """Flag the call cancelled and stop every solver running for it (any thread), again
+        and again until it returns (see REPEAT_STOP_S)."""
         with self._lock:
             self._cancelled = True
             stops = list(self._stops)
         for stop in stops:
             stop()
+        if stops:
+            threading.Thread(target=self._keep_stopping, name="venture-cancel", daemon=True).start()
+
+    def _keep_stopping(self) -> None:
+        """Repeat the stops of the solvers still running; ends when none is left (each solver
+        block deregisters its stop as it returns, and none registers after a cancel)."""
+        while True:
+            time.sleep(REPEAT_STOP_S)
+            with self._lock:
+                stops = list(self._stops)
+            if not stops:
+                return
+            for stop in stops:
+                stop()
 
     def check(self) -> None:
         if self._cancelled:
@@ -42,11 +63,9 @@ class Cancellation:
 
     @contextmanager
     def stopping(self, stop: Callable[[], None]) -> Iterator[None]:
-        """Call `stop` if the call is cancelled while the block runs, then raise Cancelled
-        after the block, whatever the solver returned. Already cancelled: Cancelled at once,
-        without running the block (CP-SAT forgets a stop that comes before its solve starts;
-        one that comes in the microseconds between this check and that start is lost, and
-        that solve runs to its own time limit)."""
+        """Call `stop` if the call is cancelled while the block runs (repeatedly: see
+        REPEAT_STOP_S), then raise Cancelled after the block, whatever the solver returned.
+        Already cancelled: Cancelled at once, without running the block."""
         with self._lock:
             self.check()
             self._stops.append(stop)
