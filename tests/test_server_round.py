@@ -165,3 +165,28 @@ def test_unfunded_reasons_keep_allocations_own_codes(client: VentureClient) -> N
     response = client.optimize_round(county_example_round())
     codes = {u.reason for u in response.allocation.unfunded}
     assert allocation_pb2.UNFUNDED_REASON_UNSPECIFIED not in codes
+
+
+def test_final_scores_too_large_for_allocation_are_said_of_the_proposals(
+    client: VentureClient,
+) -> None:
+    # Criteria worth millions of points (on the scale the sheets use): finals in the millions,
+    # beyond what allocation accepts.
+    request = county_example_round()
+    assert request.scoring_policy.weight_mode == scoring_pb2.WEIGHT_MODE_POINTS
+    for criterion in request.criteria:
+        criterion.scale_max = criterion.scale_max or criterion.weight
+        criterion.weight *= 1e6
+    with pytest.raises(VentureError) as caught:
+        client.optimize_round(request)
+    assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    violations = caught.value.violations
+    assert violations
+    for violation in violations:
+        # The round's own proposal, which carries no score field of its own.
+        index = int(violation.field.removeprefix("proposals[").removesuffix("]"))
+        assert violation.field == f"proposals[{index}]"
+        assert violation.description.startswith("its final score from scoring, ")
+        assert "outside the ±1,000,000 that allocation accepts" in violation.description
+        score = violation.description.removeprefix("its final score from scoring, ").split(",")[0]
+        assert float(score) > 1_000_000

@@ -10,11 +10,13 @@ solved, and every violation is named by its path in the round's request.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
+from matching.allocation.validate import MAX_SCORE
 from scoring.arrays import round_score
 from scoring.errors import FieldViolation, InvalidProblem, Unsatisfiable, Violations
 from service import handlers
@@ -32,6 +34,8 @@ NO_FUNDED_ORGANIZATIONS = "NO_FUNDED_ORGANIZATIONS"
 FIXED_PAIR_NOT_FUNDED = "FIXED_PAIR_NOT_FUNDED"
 SOLVERS = ("ortools", "scipy", "scikit-learn", "numpy")
 DEFAULT_TIE_DECIMALS = 2
+_SCORE_FIELD = re.compile(r"proposals\[\d+\]\.score")
+"""The allocation's path of a proposal's score, which a round's scoring computes."""
 """ScoringPolicy.tie_decimals when unset (scoring.model.ScoringPolicy's default)."""
 
 _UNFUNDED_FOR = {
@@ -128,7 +132,7 @@ def optimize_round(
         try:
             result = handlers.allocate_funding(stage, limits, deadline).result
         except InvalidProblem as error:
-            raise paths.error(error) from None
+            raise paths.error(_computed_scores(error)) from None
         response.allocation.CopyFrom(_with_scoring_reasons(request, scored, result))
 
     timed("allocate", allocate)
@@ -230,6 +234,26 @@ def _scoring_request(
         sheets=request.sheets,
         policy=request.scoring_policy,
     )
+
+
+def _computed_scores(error: InvalidProblem) -> InvalidProblem:
+    """The allocation's violations, with those of `proposals[i].score` said of the proposal:
+    in a round that score is not a field of the request but scoring's result, and the fix is
+    in the rubric."""
+    moved = [
+        FieldViolation(
+            v.field.removesuffix(".score"),
+            v.value,
+            f"its final score from scoring, {v.value}, is outside the ±{MAX_SCORE:,.0f} that "
+            "allocation accepts; scale the rubric down (criterion weights in points mode, "
+            "component weights and caps)",
+        )
+        if _SCORE_FIELD.fullmatch(v.field)
+        else v
+        for v in error.violations
+    ]
+    kind = Unsatisfiable if isinstance(error, Unsatisfiable) else InvalidProblem
+    return kind(moved, error.truncated)
 
 
 def _allocation_request(
