@@ -77,9 +77,10 @@ class _Child:
     process: subprocess.Popen[bytes]
     started: float
     restarted: bool
-    lines: list[str] = field(default_factory=list)
-    """The start-up lines it printed (listening, metrics), in order."""
+    listening: bool = False
+    """It printed its listening line: it is SERVING."""
     ready: threading.Event = field(default_factory=threading.Event)
+    """Set once it listens, or once its output ends (it died before)."""
 
 
 class Supervisor:
@@ -150,8 +151,8 @@ class Supervisor:
         """Forward what a process prints; its listening line means it is SERVING."""
         for raw in stream:
             line = raw.decode(errors="replace").rstrip("\n")
-            child.lines.append(line)
             if line.startswith(LISTENING):
+                child.listening = True
                 child.ready.set()
                 if child.restarted:
                     pid = child.process.pid
@@ -165,9 +166,7 @@ class Supervisor:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         for child in children:
             child.ready.wait(max(deadline - time.monotonic(), 0.0))
-            if child.process.poll() is not None or not any(
-                line.startswith(LISTENING) for line in child.lines
-            ):
+            if child.process.poll() is not None or not child.listening:
                 code = child.process.poll()
                 log.error("server process %d did not start (exit code %s)", child.index, code)
                 return False
@@ -211,7 +210,7 @@ class Supervisor:
                 code = child.process.wait()
                 log.error("server process %d did not stop in time: killed", child.index)
             # One still starting (a restart) dies of the SIGTERM: it had no calls to drain.
-            starting = code == -signal.SIGTERM and not child.ready.is_set()
+            starting = code == -signal.SIGTERM and not child.listening
             if code != 0 and not starting:
                 worst = 1
         return worst

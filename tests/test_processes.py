@@ -18,6 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from bench.load import descendants
 from service import config as config_module
 from service.logs import formatter
 from tests.helpers import small_request
@@ -31,17 +32,8 @@ hash of their addresses, so all 24 landing on one of two processes has odds of 2
 
 
 def child_pids(pid: int) -> set[int]:
-    """The live (not zombie) children of a process, from /proc (Linux, as CI runs)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue  # it ended while we looked
-        state, ppid = text.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == pid and state != "Z":
-            found.add(int(stat.parent.name))
-    return found
+    """The processes below a process (its server processes), from /proc."""
+    return set(descendants(pid))
 
 
 def _wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
