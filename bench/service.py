@@ -2,7 +2,10 @@
 real server on 127.0.0.1:0 (serialisation, conversion, solving and back).
 
 Case `county_example` sends examples/score_county.json to ScoreProposals (24 proposals, 7
-judges, public vote and bonus components, 1,000 bootstrap samples). Case `county_allocation`
+judges, public vote and bonus components, 1,000 bootstrap samples); its row adds
+`handler_ms`, the median milliseconds of each part of the same call's handler run in-process
+(parse, convert, the engine's stages, to_pb: what a server process spends per call apart from
+gRPC). Case `county_allocation`
 sends examples/allocate_county.json to AllocateFunding (the same round's 24 scored proposals,
 two pools, bands, quotas and coverage), and `county_allocation_90` the benchmark's 90-proposal
 county round (bench.allocation.instances) converted to the wire format. Case `county_round`
@@ -13,8 +16,10 @@ judges, 50 needs, 40 organizations, 15 mentors) scored, allocated and matched.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -22,15 +27,21 @@ from pathlib import Path
 from bench.allocation.instances import CASES as ALLOCATION_CASES
 from bench.allocation.instances import make_problem
 from bench.scoring import summary
+from scoring.engine import score_proposals
+from scoring.errors import Violations
 from service.cli import read_json, read_request
 from service.client import VentureClient
 from service.config import ServerConfig
 from service.convert.allocation import problem_to_pb
+from service.convert.common import options_from_pb
+from service.convert.scoring import problem_from_pb, result_to_pb
 from service.server import RunningServer, create_server
-from venture.v1 import allocation_pb2, round_pb2
+from venture.v1 import allocation_pb2, round_pb2, scoring_pb2
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CASES = ("county_example", "county_allocation", "county_allocation_90", "county_round")
+HANDLER_RUNS = 200
+"""In-process runs of the ScoreProposals handler for its per-part medians (about a second)."""
 
 
 class _Server:
@@ -83,6 +94,7 @@ def _case(client: VentureClient, name: str, repeats: int) -> dict[str, object]:
             "proposals": len(scoring.proposals),
             "judges": len(scoring.judges),
             "sheets": len(scoring.sheets),
+            "handler_ms": handler_parts(scoring, max(repeats, HANDLER_RUNS)),
         }
     elif name == "county_round":
         whole = read_json(EXAMPLES / "round_county.json", round_pb2.OptimizeRoundRequest)
@@ -109,3 +121,32 @@ def _case(client: VentureClient, name: str, repeats: int) -> dict[str, object]:
         call()
         seconds.append(time.perf_counter() - started)
     return {"suite": "service", "case": name, **facts, **summary(seconds, repeats)}
+
+
+def handler_parts(request: scoring_pb2.ScoreProposalsRequest, runs: int) -> dict[str, float]:
+    """Median ms of each part of the ScoreProposals handler on `request`, in this process:
+    parse (the request's bytes), convert (to the domain problem), the engine's own stages
+    (validate ... explain), to_pb (the response, serialised), and total."""
+    data = request.SerializeToString()
+    parts: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        started = time.perf_counter()
+        parsed = scoring_pb2.ScoreProposalsRequest.FromString(data)
+        parsed_at = time.perf_counter()
+        violations = Violations()
+        problem = problem_from_pb(
+            parsed, options_from_pb(parsed.options, violations).seed, violations
+        )
+        assert problem is not None, list(violations)
+        converted_at = time.perf_counter()
+        result = score_proposals(problem)
+        scored_at = time.perf_counter()
+        result_to_pb(result, False).SerializeToString()
+        done_at = time.perf_counter()
+        parts["parse"].append(parsed_at - started)
+        parts["convert"].append(converted_at - parsed_at)
+        for stage in result.timings:
+            parts[stage.stage].append(stage.seconds)
+        parts["to_pb"].append(done_at - scored_at)
+        parts["total"].append(done_at - started)
+    return {name: round(1000 * statistics.median(times), 3) for name, times in parts.items()}
