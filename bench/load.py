@@ -15,6 +15,9 @@ the machine's cores). Every call has a deadline.
 Scenarios (`--case`):
   county_score  ScoreProposals with examples/score_county.json (24 proposals, 7 judges, 1,000
                 bootstrap samples)
+  county_score_compact
+                the same with examples/score_county_compact.json: the same request with
+                every sheet in the compact form (`values`, one number per criterion)
   county_round  OptimizeRound with examples/round_county.json (the whole county round)
   overload      more concurrent OptimizeRound calls than the server admits (`--overload-*`:
                 a server with few waiting places, many tasks, a short deadline): refusals are
@@ -40,7 +43,7 @@ refusal is much faster, and `--overload-pause-ms` makes the clients back off), r
 recovery_call_ms; the soak adds RSS after warm-up, in the middle and at the end, its slope in
 MiB per minute, samples, and RPC/s per minute. `--repeats` is ignored: a scenario is one run.
 
-    .venv/bin/python -m bench load                       # county_score, county_round, overload
+    .venv/bin/python -m bench load                       # every scenario but the soak
     .venv/bin/python -m bench load --case soak           # 5 minutes of county_score
     .venv/bin/python -m bench load --case county_score --processes 1 --concurrency 8 \
         --duration 60 --server-processes 1 --workers 2 --server-arg=--log-level=WARNING
@@ -76,8 +79,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SERVICE = "/venture.v1.VentureService/"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
-CASES = ("county_score", "county_round", "overload", "health_check", "soak")
-DEFAULT_CASES = ("county_score", "county_round", "overload", "health_check")
+CASES = ("county_score", "county_score_compact", "county_round", "overload", "health_check", "soak")
+DEFAULT_CASES = ("county_score", "county_score_compact", "county_round", "overload", "health_check")
 """What runs without --case: the soak is long and runs only when asked for."""
 LISTENING = "venture listening on "
 EXPECTED_OVERLOAD = frozenset({"RESOURCE_EXHAUSTED"})
@@ -223,6 +226,8 @@ def scenario(name: str, args: argparse.Namespace) -> Scenario:
     )
     if name == "county_score":
         return base
+    if name == "county_score_compact":
+        return replace(base, example="score_county_compact.json")
     if name == "county_round":
         count = 3_000 if args.count is None else args.count
         return replace(base, rpc="OptimizeRound", example="round_county.json", count=count)

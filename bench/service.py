@@ -5,7 +5,9 @@ Case `county_example` sends examples/score_county.json to ScoreProposals (24 pro
 judges, public vote and bonus components, 1,000 bootstrap samples); its row adds
 `handler_ms`, the median milliseconds of each part of the same call's handler run in-process
 (parse, convert, the engine's stages, to_pb: what a server process spends per call apart from
-gRPC). Case `county_allocation`
+gRPC). Case `county_example_compact` sends the same request with every sheet in the compact
+form (examples/score_county_compact.json: `values`, one number per criterion), with its own
+`handler_ms`. Case `county_allocation`
 sends examples/allocate_county.json to AllocateFunding (the same round's 24 scored proposals,
 two pools, bands, quotas and coverage), and `county_allocation_90` the benchmark's 90-proposal
 county round (bench.allocation.instances) converted to the wire format. Case `county_round`
@@ -39,7 +41,17 @@ from service.server import RunningServer, create_server
 from venture.v1 import allocation_pb2, round_pb2, scoring_pb2
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CASES = ("county_example", "county_allocation", "county_allocation_90", "county_round")
+CASES = (
+    "county_example",
+    "county_example_compact",
+    "county_allocation",
+    "county_allocation_90",
+    "county_round",
+)
+SCORING_EXAMPLES = {
+    "county_example": "score_county.json",
+    "county_example_compact": "score_county_compact.json",
+}
 HANDLER_RUNS = 200
 """In-process runs of the ScoreProposals handler for its per-part medians (about a second)."""
 
@@ -86,8 +98,8 @@ def run(repeats: int, cases: Sequence[str] | None = None) -> Iterator[dict[str, 
 
 def _case(client: VentureClient, name: str, repeats: int) -> dict[str, object]:
     call: Callable[[], object]
-    if name == "county_example":
-        scoring = read_request(EXAMPLES / "score_county.json")
+    if name in SCORING_EXAMPLES:
+        scoring = read_request(EXAMPLES / SCORING_EXAMPLES[name])
         call = lambda: client.score_proposals(scoring)  # noqa: E731
         facts: dict[str, object] = {
             "rpc": "ScoreProposals",

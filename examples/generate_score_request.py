@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Write examples/score_county.json: a seeded county-round ScoreProposalsRequest.
+"""Write examples/score_county.json: a seeded county-round ScoreProposalsRequest; and
+examples/score_county_compact.json, the same request with every sheet in the compact form
+(`values`: one number per criterion, in the order of the criteria).
 
 A 公益创投 county round as such rounds run: 24 applications across 6 service domains, a panel of
 7 experts scoring a 100-point rubric (each expert has a leniency of their own), two experts
@@ -7,7 +9,7 @@ recused from organizations they are tied to, two sheets never handed in, one app
 that failed the eligibility review, public votes worth 20% and up to 3 bonus points for
 party-building work (党建引领). Trimmed mean (去掉最高分和最低分), pass line 60.
 
-    .venv/bin/python examples/generate_score_request.py      # rewrites the JSON file
+    .venv/bin/python examples/generate_score_request.py      # rewrites the JSON files
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 SEED = 20261122
 OUT = Path(__file__).with_name("score_county.json")
+COMPACT_OUT = Path(__file__).with_name("score_county_compact.json")
 
 CRITERIA = [  # (id, name, points)
     ("necessity", "需求必要性", 20),
@@ -149,8 +152,22 @@ def main() -> None:
             "rankStability": {"samples": 1000, "confidence": 0.9, "shortlistSize": 10},
         },
     }
-    OUT.write_text(json.dumps(request, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {OUT}")
+    _write(OUT, request)
+    # The scores are listed in the criteria's order above, so values[k] scores criteria[k].
+    compact = [
+        {**sheet, "scores": None, "values": [s["value"] for s in sheet["scores"]]}
+        for sheet in sheets
+    ]
+    _write(COMPACT_OUT, {**request, "sheets": [_without_none(s) for s in compact]})
+
+
+def _without_none(fields: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _write(path: Path, request: dict[str, object]) -> None:
+    path.write_text(json.dumps(request, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

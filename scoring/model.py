@@ -228,20 +228,43 @@ class CriterionScore:
 
 @dataclass(frozen=True, slots=True)
 class ScoreSheet:
-    """One judge's scores for one proposal, one per criterion."""
+    """One judge's scores for one proposal, one per criterion: listed by criterion id in
+    `scores`, or as plain numbers in the rubric's criterion order in `values` (the compact
+    form). A sheet uses one form; whether it covers the rubric is the validator's check."""
 
     judge_id: str
     proposal_id: str
-    scores: tuple[CriterionScore, ...]
+    scores: tuple[CriterionScore, ...] = ()
+    values: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.judge_id and self.proposal_id and self.scores:
+        if (
+            self.judge_id
+            and self.proposal_id
+            and (self.scores if not self.values else not self.scores and _all_finite(self.values))
+        ):
             return  # valid
         v = Violations()
         v.require(bool(self.judge_id), "judge_id", self.judge_id, "must not be empty")
         v.require(bool(self.proposal_id), "proposal_id", self.proposal_id, "must not be empty")
-        v.require(bool(self.scores), "scores", "[]", "a sheet must score every criterion")
+        v.require(
+            bool(self.scores or self.values), "scores", "[]", "a sheet must score every criterion"
+        )
+        if self.scores and self.values:
+            v.add_shown(
+                "values",
+                f"[{len(self.values)} numbers]",
+                "give a sheet's scores either in scores or in values, not both",
+            )
+        for k, value in enumerate(self.values):
+            v.require(_finite(value), f"values[{k}]", value, "must be a finite number")
         v.raise_if_any()
+
+
+def _all_finite(values: tuple[float, ...]) -> bool:
+    # A sum is finite only when every term is (inf and NaN propagate); a finite list whose sum
+    # overflows takes the slow look.
+    return math.isfinite(sum(values)) or all(map(math.isfinite, values))
 
 
 @dataclass(frozen=True, slots=True)

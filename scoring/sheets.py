@@ -23,14 +23,16 @@ _judge_id = attrgetter("judge_id")
 _proposal_id = attrgetter("proposal_id")
 _criterion_id = attrgetter("criterion_id")
 _value = attrgetter("value")
+_values = attrgetter("values")
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreMatrix:
     """Every sheet's scores in rubric order (NaN where a criterion is not scored).
 
-    `regular[i]` is true when sheet i scores exactly the rubric's criteria, in order; only the
-    other sheets need a closer look by validation.
+    `regular[i]` is true when sheet i scores exactly the rubric's criteria, in order (or gives
+    one value per criterion, in the compact form); only the other sheets need a closer look by
+    validation.
     """
 
     values: FloatArray
@@ -38,7 +40,30 @@ class ScoreMatrix:
 
 
 def read_scores(sheets: tuple[ScoreSheet, ...], criterion_ids: tuple[str, ...]) -> ScoreMatrix:
-    """The (sheets × criteria) score matrix; unknown or repeated criteria are left to validation."""
+    """The (sheets × criteria) score matrix; unknown or repeated criteria, and compact sheets
+    with the wrong number of values, are left to validation."""
+    width = len(criterion_ids)
+    compact = [i for i, sheet in enumerate(sheets) if sheet.values]
+    if not compact:
+        return _read_listed(sheets, criterion_ids)
+    if len(compact) == len(sheets) and set(map(len, map(_values, sheets))) <= {width}:
+        # Every sheet in the compact form and of the rubric's width: one array, no look-ups.
+        rows = np.array(list(map(_values, sheets)), dtype=np.float64).reshape(len(sheets), width)
+        return ScoreMatrix(rows, np.ones(len(sheets), np.bool_))
+    values = np.full((len(sheets), width), np.nan)
+    regular = np.zeros(len(sheets), np.bool_)
+    listed = [i for i, sheet in enumerate(sheets) if not sheet.values]
+    if listed:
+        part = _read_listed(tuple(sheets[i] for i in listed), criterion_ids)
+        values[listed], regular[listed] = part.values, part.regular
+    for i in compact:
+        if len(sheets[i].values) == width:
+            values[i], regular[i] = sheets[i].values, True
+    return ScoreMatrix(values, regular)
+
+
+def _read_listed(sheets: tuple[ScoreSheet, ...], criterion_ids: tuple[str, ...]) -> ScoreMatrix:
+    """read_scores of sheets that list their scores by criterion id."""
     width = len(criterion_ids)
     # Flatten every score once (C-level loops), then compare ids and gather values with numpy.
     flat = list(chain.from_iterable(map(_scores, sheets)))

@@ -234,7 +234,11 @@ def _check_sheet_scores(problem: ScoringProblem, matrix: ScoreMatrix, found: Vio
     for i in np.flatnonzero(~matrix.regular).tolist():
         if found.full:
             return
-        _check_sheet_criteria(problem.sheets[i], i, criterion_ids, found)
+        sheet = problem.sheets[i]
+        if sheet.values:
+            _check_sheet_width(sheet, i, criterion_ids, found)
+        else:
+            _check_sheet_criteria(sheet, i, criterion_ids, found)
     lo = np.array([c.scale_min for c in criteria])
     hi = np.array([c.scale_max for c in criteria])
     values = matrix.values
@@ -244,13 +248,31 @@ def _check_sheet_scores(problem: ScoringProblem, matrix: ScoreMatrix, found: Vio
             return
         sheet = problem.sheets[int(i)]
         criterion = criteria[int(c)]
-        k = next(k for k, s in enumerate(sheet.scores) if s.criterion_id == criterion.criterion_id)
+        if sheet.values:
+            path, value = f"sheets[{i}].values[{c}]", sheet.values[c]
+        else:
+            k = next(
+                k for k, s in enumerate(sheet.scores) if s.criterion_id == criterion.criterion_id
+            )
+            path, value = f"sheets[{i}].scores[{k}].value", sheet.scores[k].value
         found.add(
-            f"sheets[{i}].scores[{k}].value",
-            sheet.scores[k].value,
+            path,
+            value,
             f'outside criterion "{criterion.criterion_id}"\'s scale '
             f"[{show(criterion.scale_min)}, {show(criterion.scale_max)}]; give a score within it",
         )
+
+
+def _check_sheet_width(
+    sheet: ScoreSheet, i: int, criterion_ids: list[str], found: Violations
+) -> None:
+    count, width = len(sheet.values), len(criterion_ids)
+    found.add_shown(
+        f"sheets[{i}].values",
+        f"[{count} number{'' if count == 1 else 's'}]",
+        f"{'too few' if count < width else 'too many'}: give one value per criterion, in the "
+        f"order of criteria ({', '.join(show(c) for c in criterion_ids)})",
+    )
 
 
 def _check_sheet_criteria(

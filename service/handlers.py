@@ -107,7 +107,7 @@ def score_proposals(
     violations.raise_if_any()
     assert problem is not None  # no violations means every field converted
     result = score(problem)
-    response.result.CopyFrom(result_to_pb(result, options.exclude_timings))
+    result_to_pb(result, options.exclude_timings, into=response.result)
     _note_unused_options(request, response.result)
     return response
 

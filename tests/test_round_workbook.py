@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.round.sheets import WELL_KNOWN, layout
+from service.round.sheets import COMPACT_FORMS, WELL_KNOWN, layout
 from service.round.workbook import (
     CellProblem,
     RoundFileError,
@@ -199,9 +199,12 @@ def test_template_lists_every_sheet_with_bilingual_headers(tmp_path: Path) -> No
 
 
 def _scalar_paths(message: Descriptor, prefix: str = "") -> set[str]:
-    """Every field that holds a value, by path through messages ("proposals.submit_time")."""
+    """Every field that holds a value, by path through messages ("proposals.submit_time"),
+    but for compact forms (the files hold their long form)."""
     paths = set()
     for field in message.fields:
+        if field.full_name in COMPACT_FORMS:
+            continue
         path = prefix + field.name
         nested = field.message_type
         if nested is None or nested.full_name in WELL_KNOWN or nested.GetOptions().map_entry:
@@ -434,8 +437,8 @@ def _has_content(message: Message) -> bool:
 def _message(draw: st.DrawFn, descriptor: Descriptor) -> Message:
     message = message_factory.GetMessageClass(descriptor)()
     for field in descriptor.fields:
-        if not draw(st.booleans()):
-            continue
+        if field.full_name in COMPACT_FORMS or not draw(st.booleans()):
+            continue  # a compact form reads back in its long form: see the test below
         nested = field.message_type
         if nested is not None and nested.GetOptions().map_entry:
             getattr(message, field.name).update(draw(st.dictionaries(_TEXT, _TEXT, max_size=2)))
@@ -466,3 +469,31 @@ def test_any_request_reads_back_identical_from_workbook_and_csv(
     folder = tmp_path_factory.mktemp("round")
     assert read_round(_xlsx(request, folder)) == request
     assert read_round(_csv(request, folder)) == request
+
+
+@pytest.mark.parametrize("write", FORMS)
+def test_compact_score_sheets_are_written_in_the_long_form(write: Writer, tmp_path: Path) -> None:
+    listed = _county()
+    compact = round_pb2.OptimizeRoundRequest()
+    compact.CopyFrom(listed)
+    for sheet in compact.sheets[::2]:  # every other sheet compact: both forms in one request
+        values = [s.value for s in sheet.scores]
+        del sheet.scores[:]
+        sheet.values.extend(values)
+    assert read_round(write(compact, tmp_path)) == listed
+    assert compact.sheets[0].values and not compact.sheets[0].scores  # the caller's is kept
+
+
+@pytest.mark.parametrize("extra", [0.0, None])
+def test_compact_sheets_no_row_can_hold_are_refused(extra: float | None, tmp_path: Path) -> None:
+    request = _county()
+    sheet = request.sheets[3]
+    values = [s.value for s in sheet.scores]
+    if extra is None:
+        del sheet.scores[1:]  # values as well as scores
+    else:
+        del sheet.scores[:]
+        values.append(extra)  # one value too many
+    sheet.values.extend(values)
+    with pytest.raises(ValueError, match=r"sheets\[3\]\.values: \d values for 5 criteria"):
+        write_workbook(request, tmp_path / "round.xlsx")

@@ -24,6 +24,7 @@ def request_rows(request: round_pb2.OptimizeRoundRequest) -> dict[str, list[Row]
     no sheet can hold (an element with only empty cells, two parents of child rows sharing a
     key)."""
     shape = layout()
+    request = _scores_listed(request)
     sheets = {"settings": _settings(request, shape)}
     elements: dict[str, list[Message]] = {}
     for table in shape.tables:
@@ -34,6 +35,29 @@ def request_rows(request: round_pb2.OptimizeRoundRequest) -> dict[str, list[Row]
         else:
             sheets[table.name] = _child_rows(table, elements[table.parent.name])
     return sheets
+
+
+def _scores_listed(request: round_pb2.OptimizeRoundRequest) -> round_pb2.OptimizeRoundRequest:
+    """The request with every score sheet in the long form (the files' one): a sheet's values
+    become scores of the criteria in order. The request itself is left as it is."""
+    if not any(sheet.values for sheet in request.sheets):
+        return request
+    listed = round_pb2.OptimizeRoundRequest()
+    listed.CopyFrom(request)
+    criterion_ids = [c.criterion_id for c in request.criteria]
+    for index, sheet in enumerate(listed.sheets):
+        if not sheet.values:
+            continue
+        if sheet.scores or len(sheet.values) != len(criterion_ids):
+            also = " and scores as well" if sheet.scores else ""
+            raise ValueError(
+                f"sheets[{index}].values: {len(sheet.values)} values for {len(criterion_ids)} "
+                f"criteria{also}; no row of the scores sheet can hold them"
+            )
+        for criterion_id, value in zip(criterion_ids, sheet.values, strict=True):
+            sheet.scores.add(criterion_id=criterion_id, value=value)
+        del sheet.values[:]
+    return listed
 
 
 def _settings(request: round_pb2.OptimizeRoundRequest, shape: Layout) -> list[Row]:

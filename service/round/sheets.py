@@ -26,6 +26,10 @@ WELL_KNOWN = frozenset({"google.protobuf.Duration", "google.protobuf.Timestamp"}
 # child's sheet, one row per child, grouped by the key (a score sheet is judge x proposal).
 _IMPLIED_PARENTS = {"venture.v1.ScoreSheet": "scores"}
 
+# Compact forms of a list that has a sheet of its own: the files hold the long form only (a
+# score sheet's values are written as rows of "scores", see rows.request_rows).
+COMPACT_FORMS = frozenset({"venture.v1.ScoreSheet.values"})
+
 SHEET_TITLES = {
     "instructions": "说明",
     "settings": "设置",
@@ -266,6 +270,8 @@ def _columns(message: Descriptor, prefix: tuple[FieldDescriptor, ...] = ()) -> l
     columns = []
     for field in message.fields:
         path = (*prefix, field)
+        if field.full_name in COMPACT_FORMS:
+            continue
         if _is_map(field):
             raise NotImplementedError(f"map {field.full_name} inside a table row")
         if field.type == FieldDescriptor.TYPE_BYTES:
