@@ -29,7 +29,7 @@ from service.convert import allocation as allocation_convert
 from service.convert import mentors as mentors_convert
 from service.convert import needs as needs_convert
 from service.convert.common import echo_labels, options_from_pb, violations_to_pb
-from service.convert.scoring import problem_from_pb, result_to_pb
+from service.convert.scoring import cross_check_unconverted, problem_from_pb, result_to_pb
 from venture.v1 import allocation_pb2, common_pb2, matching_pb2, scoring_pb2
 
 P = TypeVar("P")
@@ -98,6 +98,8 @@ def score_proposals(
     violations = Violations()
     options = options_from_pb(request.options, violations)
     problem = problem_from_pb(request, options.seed, violations)
+    if problem is None:  # the fields' violations, and what the rest refers to wrongly
+        cross_check_unconverted(request, options.seed, violations)
     response = scoring_pb2.ScoreProposalsResponse()
     echo_labels(request, response)
     if options.validate_only:
