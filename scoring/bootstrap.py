@@ -15,6 +15,7 @@ draw the n indices directly. Work is chunked so memory stays under about 100 MB.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -63,10 +64,14 @@ class Resampling:
 
 @dataclass(frozen=True, slots=True)
 class _Group:
-    """Candidates with the same number n of sheets: their columns and sorted totals (m × n)."""
+    """Candidates with the same number n of sheets: their columns, sorted totals (m × n) and
+    fixed parts of the final, and the sorted draws [start, stop) their statistic averages."""
 
     columns: IntArray
     totals: FloatArray
+    fixed: FloatArray
+    start: int
+    stop: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,9 @@ class _Keys:
     pass_line: float | None
     passing_gap: int
     """uint16 keys: the largest gap whose rounded final reaches the pass line (-1: none)."""
+    positive: bool = False
+    """Every final·10^d a sample can take is at least 1 (up to the last bits): rounding needs no
+    sign handling."""
 
     def passed(self, gaps: npt.NDArray[np.generic]) -> npt.NDArray[np.bool_] | bool:
         """Whether the rounded final behind each gap is at or above the pass line."""
@@ -124,11 +132,13 @@ def rank_intervals(
     low_p = round((1 - stability.confidence) / 2, KEY_DECIMALS)
     high_p = round((1 + stability.confidence) / 2, KEY_DECIMALS)
     intervals: dict[int, RankInterval] = {}
-    for k, p in enumerate(data.candidates.tolist()):
-        probability = float(hits[k]) / samples
+    # Python numbers up front: indexing numpy arrays element by element costs more than this.
+    rows = zip(data.candidates.tolist(), hits.tolist(), lower.tolist(), upper.tolist(), strict=True)
+    for p, hit, low, high in rows:
+        probability = float(hit) / samples
         intervals[p] = RankInterval(
-            lower=int(lower[k]),
-            upper=int(upper[k]),
+            lower=low,
+            upper=high,
             confidence=stability.confidence,
             top_k_probability=probability,
             shortlist_size=shortlist,
@@ -138,45 +148,70 @@ def rank_intervals(
 
 
 def _groups(data: Resampling) -> list[_Group]:
-    counts = data.starts[data.candidates + 1] - data.starts[data.candidates]
+    first = data.starts[data.candidates]
+    counts = data.starts[data.candidates + 1] - first
+    fixed = data.fixed[data.candidates]
+    sizes = sorted(set(counts.tolist()))
     groups: list[_Group] = []
-    for n in np.unique(counts).tolist():
-        columns = np.flatnonzero(counts == n)
-        rows = data.starts[data.candidates[columns]][:, None] + np.arange(n)
-        groups.append(_Group(columns, np.sort(data.totals[rows], axis=1)))
+    for n in sizes:
+        # Usually every panel has the same size: then the group is all candidates.
+        columns = np.arange(len(counts)) if len(sizes) == 1 else np.flatnonzero(counts == n)
+        rows = first[columns][:, None] + np.arange(n)
+        totals = np.sort(data.totals[rows], axis=1)
+        start, stop = _window(n, data.method, data.trim)
+        groups.append(_Group(columns, totals, fixed[columns], start, stop))
     return groups
+
+
+@lru_cache(maxsize=256)
+def _window(n: int, method: AggregationMethod, trim: int) -> tuple[int, int]:
+    """aggregate.window for one panel size, as Python ints (kept: it depends on these alone)."""
+    start, stop = window(np.array([n]), method, trim)
+    return int(start[0]), int(stop[0])
 
 
 def _keys(data: Resampling, groups: list[_Group]) -> _Keys:
     """Key scale from the range finals can take (each statistic lies within the sheet totals)."""
     scale = 10.0**data.decimals
-    fixed = data.fixed[data.candidates]
-    highest = max(
-        float((data.panel_share * g.totals[:, -1] + fixed[g.columns]).max()) for g in groups
-    )
-    lowest = min(
-        float((data.panel_share * g.totals[:, 0] + fixed[g.columns]).min()) for g in groups
-    )
+    share = data.panel_share
+    # A few dozen numbers: Python floats (the same IEEE products and sums) beat numpy calls.
+    highest, lowest = -math.inf, math.inf
+    for g in groups:
+        fixed = g.fixed.tolist()
+        top_totals, bottom_totals = g.totals[:, -1].tolist(), g.totals[:, 0].tolist()
+        highest = max(highest, *(share * t + f for t, f in zip(top_totals, fixed, strict=True)))
+        lowest = min(lowest, *(share * t + f for t, f in zip(bottom_totals, fixed, strict=True)))
     # One step of margin each side: a sample's final may differ from the bound in the last bit.
     top = float(np.rint(highest * scale)) + 1
     span = top - (float(np.rint(lowest * scale)) - 1)
     passing = -1
     if data.pass_line is not None:
         passing = _passing_gap(top, scale, data.pass_line)
-    return _Keys(top, scale, span < 2**16, data.pass_line, passing)
+    # Finals lie within the bounds up to the last bits, so from lowest·10^d ≥ 1 on every scaled
+    # final is positive.
+    positive = lowest * scale >= 1.0
+    return _Keys(top, scale, span < 2**16, data.pass_line, passing, positive)
 
 
 def _passing_gap(top: float, scale: float, pass_line: float) -> int:
     """The largest uint16 gap g with (top − g)/scale ≥ pass_line (-1: none): the ranking's
-    float comparison, monotone in g, so a binary search over 0..2^16 − 1 finds it."""
-    low, high = 0, 2**16  # the comparison holds below `low` and fails from `high` on
-    while low < high:
-        middle = (low + high) // 2
-        if (top - float(middle)) / scale >= pass_line:
-            low = middle + 1
-        else:
-            high = middle
-    return low - 1
+    float comparison, monotone in g. The exact-arithmetic answer top − pass_line·scale is at
+    most a step or two off, so a short walk from it finds g (a binary search took 17 steps)."""
+
+    def passes(gap: int) -> bool:
+        return (top - float(gap)) / scale >= pass_line
+
+    last = 2**16 - 1
+    guess = top - pass_line * scale
+    if math.isfinite(guess):
+        gap = min(max(math.floor(guess), -1), last)
+    else:  # a pass line beyond any float final: all gaps pass, or none
+        gap = last if guess > 0 else -1
+    while gap < last and passes(gap + 1):
+        gap += 1
+    while gap >= 0 and not passes(gap):
+        gap -= 1
+    return gap
 
 
 def _gaps(
@@ -184,27 +219,39 @@ def _gaps(
 ) -> KeyArray:
     """Rank keys of every candidate (rows) in `width` fresh samples (columns)."""
     gaps = np.empty((len(data.candidates), width), dtype=np.uint16 if keys.small else np.float64)
-    fixed = data.fixed[data.candidates] * keys.scale
     factor = data.panel_share * keys.scale
     for group in groups:
         n = group.totals.shape[1]
-        start, stop = (int(x[0]) for x in window(np.array([n]), data.method, data.trim))
         block = _block_rows(n, width)
+        fixed = group.fixed * keys.scale
         for first in range(0, len(group.columns), block):
             columns = group.columns[first : first + block]
-            rows_fixed = fixed[columns][:, None]
+            rows_fixed = fixed[first : first + block, None]
 
             def gap(panel: FloatArray, rows_fixed: FloatArray = rows_fixed) -> FloatArray:
                 """Keys of panel scores (a fresh array, overwritten): final·10^d =
                 (share·panel + fixed)·10^d, rounded as the full-data ranking rounds."""
                 panel *= factor
                 panel += rows_fixed
-                rounded = half_up(panel, data.decimals)
+                rounded = _half_up_in_place(panel, data.decimals, keys.positive)
                 return np.subtract(keys.top, rounded, out=rounded)
 
             totals = group.totals[first : first + block]
-            gaps[columns] = _sample_gaps(totals, start, stop, width, rng, gap)
+            gaps[columns] = _sample_gaps(totals, group.start, group.stop, width, rng, gap)
     return gaps
+
+
+def _half_up_in_place(scaled: FloatArray, decimals: int, positive: bool) -> FloatArray:
+    """half_up(scaled, decimals); overwrites `scaled` when every value is known positive.
+
+    There |x| is x and copysign(·, x) changes nothing, so floor(x + (0.5 + tolerance)) is the
+    same number in two passes over the array instead of four (copysign alone costs as much as
+    the other three). The tolerance is half_up's; a test holds the two to the same results."""
+    if not positive:
+        return half_up(scaled, decimals)
+    tolerance = min(10.0 ** (decimals - KEY_DECIMALS), 1e-3)
+    np.add(scaled, 0.5 + tolerance, out=scaled)
+    return np.floor(scaled, out=scaled)
 
 
 def _block_rows(n: int, width: int) -> int:
@@ -238,13 +285,13 @@ def _sample_gaps(
         # einsum, not matmul: no BLAS threads, and the same sums in the same order every time.
         statistic = np.einsum("pk,km->pm", totals, weights)
         draws = rng.integers(0, n**n, size=(rows, width), dtype=np.uint32)
-        # take, not multiset_of[draws]: the same entries, but indexing with a 2-D uint32 array
-        # goes through numpy's general gather, about twice as slow on this large table.
-        index = multiset_of.take(draws) + (np.arange(rows) * weights.shape[1])[:, None]
+        # take, not multiset_of[draws] (nor [index] below): the same entries, but indexing with
+        # a 2-D array goes through numpy's general gather, up to twice as slow.
+        index = multiset_of.take(draws) + _row_offsets(rows, weights.shape[1])
         if weights.shape[1] < width:
-            picked: FloatArray = gap(statistic).ravel()[index]
+            picked: FloatArray = gap(statistic).ravel().take(index)
             return picked
-        panel = statistic.ravel()[index]
+        panel = statistic.ravel().take(index)
         del statistic, draws, index  # free them before gap's temporaries (megabytes per block)
         return gap(panel)
     index_type = np.uint8 if n <= 256 else np.intp
@@ -255,6 +302,14 @@ def _sample_gaps(
     mean: FloatArray = drawn[:, :, start:stop].mean(axis=2)
     del drawn, draws_n
     return gap(mean)
+
+
+@lru_cache(maxsize=64)
+def _row_offsets(rows: int, columns: int) -> IntArray:
+    """Where each row of a C-ordered rows × columns array starts in its flat view (a column)."""
+    offsets: IntArray = (np.arange(rows) * columns)[:, None]
+    offsets.flags.writeable = False  # shared by every call
+    return offsets
 
 
 @lru_cache(maxsize=MAX_TABLE_PANEL)
@@ -319,22 +374,34 @@ def _count_places(
     i-th, 0-based) and to the top-K hits; at most SHORT_ROWS candidates, 16-bit keys."""
     count, width = gaps.shape
     step = max(1, RANKING_BUDGET // (16 * count))
-    column = np.arange(count, dtype=np.uint32)
+    # The low half of each sort key is column·count (< 2^16 as count ≤ SHORT_ROWS = 2^8):
+    # ordered as the column, and once sorted, plus the place, the entry's cell in `places`.
+    column_cells = np.arange(0, count * count, count, dtype=np.uint32)
+    place = np.arange(count, dtype=np.uint16)
+    # Sorted keys at or above this belong to gaps beyond passing_gap (finals below the pass
+    # line); None: every final passes.
+    failing_from = None if keys.pass_line is None else (keys.passing_gap + 1) << 16
     for first in range(0, width, step):
-        # key·2^16 + column is unique and orders as (key, column): its plain sort is the stable
-        # argsort of the keys (equal keys keep the full-data order), and on short rows far
-        # cheaper than the radix sort argsort runs.
-        block = (gaps[:, first : first + step].T.astype(np.uint32) << 16) | column
+        # key·2^16 + column·count is unique and orders as (key, column): its plain sort is the
+        # stable argsort of the keys (equal keys keep the full-data order), and on short rows
+        # far cheaper than the radix sort argsort runs.
+        block = np.left_shift(gaps[:, first : first + step].T, 16, dtype=np.uint32)
+        block |= column_cells
         block.sort(axis=1)
-        order = (block & np.uint32(0xFFFF)).astype(np.intp)  # candidates, best first
-        cells = (order * count + np.arange(count)).ravel()
-        places += np.bincount(cells, minlength=count * count).reshape(count, count)
+        cells = block.astype(np.uint16)  # the low half: column·count (the cast truncates)
+        cells += place
+        counts = np.bincount(cells.ravel(), minlength=count * count).reshape(count, count)
+        places += counts
         if shortlist > 0:
-            top = order[:, :shortlist]
-            passed = keys.passed(block[:, :shortlist] >> 16)
-            if isinstance(passed, np.ndarray):
-                top = top[passed]
-            hits += np.bincount(top.ravel(), minlength=count)
+            # The top-K hits are the entries at the first K places, less those whose final
+            # misses the pass line (usually none, so they are looked for, not counted).
+            hits += counts[:, :shortlist].sum(axis=1)
+            # Passing entries lead each sorted row: if the K-th ones all pass, all top ones do.
+            last = block[:, min(shortlist, count) - 1]
+            if failing_from is not None and failing_from <= last.max():
+                top = block[:, :shortlist]
+                failing = top[top >= failing_from]
+                hits -= np.bincount((failing & 0xFFFF) // count, minlength=count)
 
 
 @lru_cache(maxsize=64)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -112,9 +112,31 @@ def _dense_pays(proposal_sheets: IntArray, judge_sheets: IntArray) -> bool:
 def _used(counts: IntArray, index: IntArray) -> tuple[IntArray, IntArray]:
     """Indices with a positive count, and each item's position among them."""
     present = counts > 0
+    if present.all():  # the usual case: every index is used, so each is its own position
+        return np.arange(len(counts)), index
     used: IntArray = np.flatnonzero(present)
     column: IntArray = (np.cumsum(present) - 1)[index]
     return used, column
+
+
+def _cells(groups: IntArray, width: int) -> IntArray:
+    """For rows of `width` values, each value's cell group·width + column in a flat groups ×
+    width array, column by column (every row of column 0 in order, then of column 1, ...):
+    the broadcast then runs along the long axis, many times cheaper than along the short one.
+    """
+    cells: IntArray = (groups * width + np.arange(width)[:, None]).ravel()
+    return cells
+
+
+def _cell_sums(cells: IntArray, values: FloatArray, count: int) -> FloatArray:
+    """group_sums(groups, values, count) for rows of k values, given _cells(groups, k).
+
+    One bincount over all cells instead of one per column (these arrays are small, so each
+    call's overhead is what costs): every cell still adds its values in row order from zero,
+    so the sums are the same floats."""
+    width = values.shape[1]
+    sums = np.bincount(cells, weights=values.T.ravel(), minlength=count * width)
+    return cast(FloatArray, sums.reshape(count, width))  # weighted: float64, whatever the stubs say
 
 
 def warm_up() -> None:
@@ -167,18 +189,25 @@ def _dense_fit(
     n_k = np.bincount(k_col, minlength=k).astype(np.float64)
     sizes = np.bincount(e_col, minlength=e)
     n_e = sizes.astype(np.float64)
-    sums_e = group_sums(e_col, scores, e)
+    criteria = scores.shape[1]
+    k_cells, e_cells = _cells(k_col, criteria), _cells(e_col, criteria)
+    sums_e = _cell_sums(e_cells, scores, e)
     means_e: FloatArray = sums_e / n_e[:, None]
-    rhs = group_sums(k_col, scores, k) - group_sums(k_col, means_e[e_col], k)
+    rhs = _cell_sums(k_cells, scores, k) - _cell_sums(k_cells, means_e[e_col], k)
     coupling = _coupling(k_col, e_col, sizes, k)
     label, groups = _labels(coupling > 0)
-    members = np.bincount(label, minlength=groups)
-    alpha = (group_sums(label, n_k, groups) / members) / members  # eigenvalue: mean n_k
     system = np.diag(n_k) - coupling
-    system += np.where(label[:, None] == label[None, :], alpha[label][:, None], 0.0)
+    if groups == 1:
+        # One component (the usual case): α = (Σ n_k / k) / k on every entry; the general
+        # form below adds the same α, and 0.0 nowhere, through five more array calls.
+        system += (group_sums(label, n_k, 1)[0] / k) / k
+    else:
+        members = np.bincount(label, minlength=groups)
+        alpha = (group_sums(label, n_k, groups) / members) / members  # eigenvalue: mean n_k
+        system += np.where(label[:, None] == label[None, :], alpha[label][:, None], 0.0)
     with _single_blas_thread() if k > SINGLE_THREAD_UNKNOWNS else nullcontext():
         kept = np.asarray(np.linalg.solve(system, rhs), dtype=np.float64)
-    eliminated: FloatArray = (sums_e - group_sums(e_col, kept[k_col], e)) / n_e[:, None]
+    eliminated: FloatArray = (sums_e - _cell_sums(e_cells, kept[k_col], e)) / n_e[:, None]
     # Every eliminated node has a sheet, so it takes the component of a kept neighbour.
     eliminated_label = np.empty(e, dtype=np.intp)
     eliminated_label[e_col] = label[k_col]
@@ -221,6 +250,8 @@ def _labels(adjacent: BoolArray) -> tuple[IntArray, int]:
     """Connected components of a small undirected graph given as a dense adjacency matrix with
     a true diagonal: labels 0, 1, ... in order of each component's lowest node."""
     nodes = len(adjacent)
+    if adjacent[0].all():  # the usual case: node 0 neighbours every node, one component
+        return np.zeros(nodes, dtype=np.intp), 1
     if nodes > LABEL_PROPAGATION_MAX:
         groups, labels = connected_components(sp.csr_matrix(adjacent), directed=False)
         return np.asarray(labels, dtype=np.intp), int(groups)
@@ -293,7 +324,7 @@ def _components(
 
 def _identifying_shift(sheet_offsets: FloatArray, sheet_group: IntArray, groups: int) -> FloatArray:
     """Per component, minus the mean offset over its sheets: adding it makes that sum zero."""
-    sums = group_sums(sheet_group, sheet_offsets, groups)
+    sums = _cell_sums(_cells(sheet_group, sheet_offsets.shape[1]), sheet_offsets, groups)
     counts = np.bincount(sheet_group, minlength=groups)[:, None]
     shift: FloatArray = -sums / counts
     return shift

@@ -10,6 +10,7 @@ first (compared at KEY_DECIMALS), then by proposal id.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -49,15 +50,29 @@ def judge_reports(
     rows = np.flatnonzero(shared)
     rows = rows[np.argsort(table.judge[rows], kind="stable")]
     bounds = np.searchsorted(table.judge[rows], np.arange(len(table.judge_ids) + 1)).tolist()
-    totals, means = table.totals[rows], loo[rows]
+    lengths = [stop - start for start, stop in itertools.pairwise(bounds)]
+    # Every judge at once: the elementwise steps run over all shared sheets together (the same
+    # numbers as judge by judge), and only the sums go judge by judge (see _segment_sums).
+    # Rows: x (total), y (leave-one-out mean), x − y.
+    pairs = np.empty((3, len(rows)))
+    np.take(table.totals, rows, out=pairs[0])
+    np.take(loo, rows, out=pairs[1])
+    np.subtract(pairs[0], pairs[1], out=pairs[2])
+    first = _segment_sums(pairs, bounds)
+    means = first[:, :2] / np.maximum(lengths, 1)[:, None]  # x̄, ȳ per judge
+    deviations = pairs[:2] - np.repeat(means.T, lengths, axis=1)  # dx, dy
+    products = np.empty((3, len(rows)))  # dx², dy², dx·dy
+    np.multiply(deviations, deviations, out=products[:2])
+    np.multiply(deviations[0], deviations[1], out=products[2])
+    second = _segment_sums(products, bounds)
     full_scale = table.rubric.full_scale
     sheets = table.sheets_per_judge.tolist()
     missing = table.missing_per_judge.tolist()
     recused = table.recused_per_judge.tolist()
     leniency = fit.leniency.tolist()
+    per_judge = zip(table.judge_ids, lengths, first[:, 2].tolist(), second.tolist(), strict=True)
     reports: list[JudgeReport] = []
-    for j, judge_id in enumerate(table.judge_ids):
-        x, y = totals[bounds[j] : bounds[j + 1]], means[bounds[j] : bounds[j + 1]]
+    for j, (judge_id, n, deviation_sum, squares) in enumerate(per_judge):
         reports.append(
             JudgeReport(
                 judge_id=judge_id,
@@ -65,27 +80,49 @@ def judge_reports(
                 missing=missing[j],
                 recused=recused[j],
                 leniency=leniency[j],
-                mean_deviation=_mean(x - y) if len(x) else 0.0,
-                agreement=_pearson(x, y, full_scale),
+                mean_deviation=deviation_sum / n if n else 0.0,
+                agreement=_pearson(n, squares, full_scale),
                 outliers=outliers.get(j, ()),
             )
         )
     return tuple(reports)
 
 
-def _mean(x: FloatArray) -> float:
-    """x.mean(): the same pairwise sum over the same count, without mean()'s Python overhead."""
-    return float(x.sum()) / len(x)
+def _segment_sums(values: FloatArray, bounds: list[int]) -> FloatArray:
+    """Sums (segments × k) of each row of `values` (k × sheets) over the segments
+    [bounds[j], bounds[j + 1]): numbers equal to each piece's own ndarray.sum().
+
+    numpy sums pairwise, in blocks that depend on the length, so the pieces cannot share one
+    reduceat or a padded sum; one call per segment sums all k rows, each contiguous."""
+    sums = np.empty((len(bounds) - 1, len(values)))
+    for j in range(len(bounds) - 1):
+        values[:, bounds[j] : bounds[j + 1]].sum(axis=1, out=sums[j])
+    return sums
 
 
-def _pearson(x: FloatArray, y: FloatArray, full_scale: float) -> float | None:
-    if len(x) < MIN_AGREEMENT_PAIRS:
+def _pearson(n: int, squares: list[float], full_scale: float) -> float | None:
+    """r from n pairs' sums of dx², dy² and dx·dy (deviations from their means)."""
+    if n < MIN_AGREEMENT_PAIRS:
         return None
-    dx, dy = x - _mean(x), y - _mean(y)
-    sx, sy = math.sqrt(_mean(dx * dx)), math.sqrt(_mean(dy * dy))
+    xx, yy, xy = squares
+    sx, sy = math.sqrt(xx / n), math.sqrt(yy / n)
     if sx <= FLAT * full_scale or sy <= FLAT * full_scale:
         return None
-    return min(max(_mean(dx * dy) / (sx * sy), -1.0), 1.0)
+    return min(max((xy / n) / (sx * sy), -1.0), 1.0)
+
+
+def _median(values: FloatArray) -> float:
+    """np.median(values) of a non-empty 1-D array without np.median's general-axis machinery
+    (most of its cost on small arrays): the same partition, around the middle value or the
+    two middle ones and the last (NaN goes last), and the same mean (0 + a [+ b]) / count."""
+    half = len(values) // 2
+    if len(values) % 2:
+        part = np.partition(values, (half, -1))
+        middle = 0.0 + float(part[half])
+    else:
+        part = np.partition(values, (half - 1, half, -1))
+        middle = (0.0 + float(part[half - 1]) + float(part[half])) / 2
+    return math.nan if math.isnan(part[-1]) else middle
 
 
 def _outliers(
@@ -97,7 +134,7 @@ def _outliers(
     pooled = residual[shared]
     if len(pooled) == 0:
         return {}
-    sigma = MAD_TO_SIGMA * float(np.median(np.abs(pooled - np.median(pooled))))
+    sigma = MAD_TO_SIGMA * _median(np.abs(pooled - _median(pooled)))
     floor = RESIDUAL_FLOOR * table.rubric.full_scale
     if sigma <= floor:
         sigma = float(pooled.std())

@@ -10,6 +10,7 @@ import pytest
 
 from scoring import bootstrap
 from scoring.aggregate import window
+from scoring.arrays import half_up
 from scoring.model import (
     AggregationMethod,
     Criterion,
@@ -228,3 +229,21 @@ def test_keys_of_every_multiset_or_of_every_sample_are_the_same_keys(n: int, wid
     panels = bootstrap._sample_gaps(totals, start, stop, width, np.random.default_rng(1), identity)
     assert keys.shape == (3, width)
     assert keys.tolist() == gap(panels.copy()).tolist()
+
+
+def test_passing_gap_with_pass_lines_beyond_every_final() -> None:
+    assert bootstrap._passing_gap(9682.0, 100.0, -1e308) == 2**16 - 1
+    assert bootstrap._passing_gap(9682.0, 1e4, 1e308) == -1
+
+
+@pytest.mark.parametrize("decimals", [0, 2, 4])
+def test_rounding_known_positive_values_is_half_up(decimals: int) -> None:
+    # Whole numbers, halves, values a hair below a half, and random ones, all positive.
+    rng = np.random.default_rng(decimals)
+    whole = rng.integers(1, 100_000, size=2000).astype(np.float64)
+    tiny = 10.0 ** (decimals - 9)
+    near_half = (whole + 0.5 - tiny / 2, whole + 0.5 - tiny * 3)
+    scaled = np.concatenate((whole, whole + 0.5, *near_half, whole + rng.random(2000)))
+    expected = half_up(scaled.copy(), decimals)
+    got = bootstrap._half_up_in_place(scaled.copy(), decimals, positive=True)
+    assert got.tobytes() == expected.tobytes()

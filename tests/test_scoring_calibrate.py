@@ -235,3 +235,14 @@ def test_default_choice_is_dense_for_round_sizes_and_sparse_for_huge_sides() -> 
     assert calibrate_module._dense_pays(counts, np.full(7, 5000))  # 5,000 proposals, 7 judges
     many = np.full(calibrate_module.DENSE_MAX_UNKNOWNS + 1, 10)
     assert not calibrate_module._dense_pays(np.full(20_000, 5), many)
+
+
+def test_cell_sums_are_group_sums_bit_for_bit() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(100):
+        count, rows, width = int(rng.integers(1, 9)), int(rng.integers(1, 60)), 5
+        groups = rng.integers(0, count, size=rows)
+        values = rng.normal(size=(rows, width)) * 10.0 ** int(rng.integers(-3, 4))
+        cells = calibrate_module._cells(groups, width)
+        fast = calibrate_module._cell_sums(cells, values, count)
+        assert fast.tobytes() == group_sums(groups, values, count).tobytes()

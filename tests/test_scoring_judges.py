@@ -79,3 +79,48 @@ def test_judge_without_sheets_gets_a_neutral_report() -> None:
     idle = result.judges[1]
     assert (idle.judge_id, idle.sheets, idle.missing, idle.leniency) == ("J9", 0, 1, 0.0)
     assert (idle.mean_deviation, idle.agreement, idle.outliers) == (0.0, None, ())
+
+
+def test_segment_sums_are_the_sums_of_each_piece() -> None:
+    # numpy's pairwise summation depends on the length: every piece must come out as its own
+    # ndarray.sum() would, bit for bit (short and long pieces, empty ones, signed zeros).
+    import numpy as np
+
+    from scoring.judges import _segment_sums
+
+    rng = np.random.default_rng(4)
+    for trial in range(200):
+        lengths = rng.integers(0, 300 if trial % 4 == 0 else 40, size=int(rng.integers(1, 8)))
+        bounds = [0, *np.cumsum(lengths).tolist()]
+        values = rng.normal(size=(3, bounds[-1])) * 10.0 ** int(rng.integers(-3, 4))
+        if trial % 5 == 0:
+            values[:, ::2] = -0.0
+        sums = _segment_sums(values, bounds)
+        for j in range(len(lengths)):
+            for r in range(3):
+                piece = values[r, bounds[j] : bounds[j + 1]].copy()
+                assert sums[j, r].tobytes() == piece.sum().tobytes()
+
+
+def test_median_is_numpys_median() -> None:
+    import math
+
+    import numpy as np
+
+    from scoring.judges import _median
+
+    rng = np.random.default_rng(5)
+    for trial in range(2000):
+        values = rng.normal(size=int(rng.integers(1, 30)))
+        if trial % 3 == 0:
+            values = rng.integers(-3, 4, size=len(values)).astype(float)
+        if trial % 7 == 0:
+            values[:] = -0.0
+        if trial % 11 == 0:
+            values[int(rng.integers(0, len(values)))] = np.nan
+        expected = float(np.median(values))
+        got = _median(values)
+        if math.isnan(expected):
+            assert math.isnan(got)
+        else:
+            assert (got, math.copysign(1.0, got)) == (expected, math.copysign(1.0, expected))
