@@ -46,15 +46,17 @@ def window(counts: IntArray, method: AggregationMethod, trim: int) -> tuple[IntA
 
 def sheet_weights(table: SheetTable, method: AggregationMethod, trim: int) -> FloatArray:
     """Each valid sheet's weight in its proposal's aggregate (weights of a proposal sum to 1)."""
-    counts = table.counts[table.proposal]
     if method not in _SORTED_METHODS:
-        weights: FloatArray = 1.0 / counts
+        weights: FloatArray = 1.0 / table.counts[table.proposal]
         return weights
-    position = sorted_positions(table)
     start, stop = window(table.counts, method, trim)
-    kept = (position >= start[table.proposal]) & (position < stop[table.proposal])
-    size = (stop - start)[table.proposal]
-    return np.where(kept, 1.0 / np.maximum(size, 1), 0.0)
+    # Per proposal first, then one gather per sheet: the same 1/size floats in fewer
+    # array calls (these arrays are tiny, so each call's overhead is what costs).
+    weight = 1.0 / np.maximum(stop - start, 1)
+    position = sorted_positions(table)
+    proposal = table.proposal
+    kept = (position >= start[proposal]) & (position < stop[proposal])
+    return np.where(kept, weight[proposal], 0.0)
 
 
 def sorted_positions(table: SheetTable) -> IntArray:
@@ -62,15 +64,15 @@ def sorted_positions(table: SheetTable) -> IntArray:
 
     Totals are compared at KEY_DECIMALS so that equal totals reached by different sums tie.
     """
-    judge_rank = np.empty(len(table.judge_ids), dtype=np.intp)
-    judge_rank[np.argsort(np.array(table.judge_ids, dtype=object), kind="stable")] = np.arange(
-        len(table.judge_ids)
-    )
-    order = np.lexsort(
-        (judge_rank[table.judge], np.round(table.totals, KEY_DECIMALS), table.proposal)
-    )
+    judge_ids = table.judge_ids
+    # A stable sort of a handful of ids is cheaper in Python than as a numpy object array.
+    judge_rank = np.empty(len(judge_ids), dtype=np.intp)
+    judge_rank[sorted(range(len(judge_ids)), key=judge_ids.__getitem__)] = range(len(judge_ids))
+    proposal = table.proposal
+    order = np.lexsort((judge_rank[table.judge], table.totals.round(KEY_DECIMALS), proposal))
+    # The table is sorted by proposal, so the sorted sheets' proposals are `proposal` itself.
     position = np.empty(len(order), dtype=np.intp)
-    position[order] = np.arange(len(order)) - table.starts[table.proposal[order]]
+    position[order] = np.arange(len(order)) - table.starts[proposal]
     return position
 
 
@@ -87,6 +89,8 @@ def panel_from_criteria(
     rubric: Rubric, criterion: FloatArray, scored: BoolArray, counted: BoolArray
 ) -> PanelScores:
     """Points and panel score from criterion scores; unscored proposals get zero rows."""
-    criterion = np.where(scored[:, None], criterion, 0.0)
-    points = np.where(scored[:, None], rubric.points(criterion), 0.0)
-    return PanelScores(criterion, points, points.sum(axis=1), counted)
+    rows = scored[:, None]
+    criterion = np.where(rows, criterion, 0.0)
+    points = np.where(rows, rubric.points(criterion), 0.0)
+    # np.add.reduce is what ndarray.sum calls, without its Python-level wrapper.
+    return PanelScores(criterion, points, np.add.reduce(points, axis=1), counted)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoring.arrays import KEY_DECIMALS, FloatArray, round_score, round_scores
+from scoring.arrays import KEY_DECIMALS, FloatArray
 from scoring.model import Outcome, OutcomeReason, ScoringProblem, VetoRule
 from scoring.sheets import SheetTable
 
@@ -20,25 +20,30 @@ def outcome_of(reasons: tuple[OutcomeReason, ...]) -> Outcome:
 
 
 def outcome_reasons(
-    problem: ScoringProblem, table: SheetTable, criterion: FloatArray, final: FloatArray
+    problem: ScoringProblem,
+    table: SheetTable,
+    criterion: FloatArray,
+    final: FloatArray,
+    rounded: FloatArray,
 ) -> list[tuple[OutcomeReason, ...]]:
     """Reasons per proposal (request order), from aggregated criterion scores and final scores.
 
     AGGREGATE vetoes compare the aggregated criterion score (request's method) rounded to
-    KEY_DECIMALS; the pass line compares the final score rounded to tie_decimals.
+    KEY_DECIMALS; the pass line compares the final score rounded to tie_decimals, which is
+    `rounded` (round_scores of the final scores, shared with the ranking).
     """
     vetoes = _vetoes(problem, table, criterion)
     scored = table.scored
-    below = np.zeros(len(final), dtype=np.bool_)
-    if problem.policy.pass_line is not None:
-        below = scored & (
-            round_scores(final, problem.policy.tie_decimals) < problem.policy.pass_line
-        )
+    pass_line = problem.policy.pass_line
+    # ~scored | (scored & below) is ~scored | below: one array operation fewer.
+    failing = ~scored if pass_line is None else ~scored | (rounded < pass_line)
     reasons: list[tuple[OutcomeReason, ...]] = [()] * len(problem.proposals)
     # Only proposals that fail some rule need a closer look; most rounds have few.
-    for p in np.flatnonzero(~scored | below).tolist() + sorted(vetoes) + _ineligible(problem):
+    for p in np.flatnonzero(failing).tolist() + sorted(vetoes) + _ineligible(problem):
         if not reasons[p]:
-            reasons[p] = _reasons(problem, p, bool(scored[p]), vetoes.get(p, []), final[p])
+            reasons[p] = _reasons(
+                problem, p, bool(scored[p]), vetoes.get(p, []), float(final[p]), float(rounded[p])
+            )
     return reasons
 
 
@@ -46,14 +51,22 @@ def _ineligible(problem: ScoringProblem) -> list[int]:
     return [
         p
         for p, proposal in enumerate(problem.proposals)
-        if any(not check.passed for check in proposal.eligibility_checks)
+        # Most proposals list no checks: the emptiness test spares them a generator each.
+        if proposal.eligibility_checks
+        and not all(check.passed for check in proposal.eligibility_checks)
     ]
 
 
 def _reasons(
-    problem: ScoringProblem, p: int, scored: bool, vetoes: list[OutcomeReason], final: float
+    problem: ScoringProblem,
+    p: int,
+    scored: bool,
+    vetoes: list[OutcomeReason],
+    final: float,
+    rounded: float,
 ) -> tuple[OutcomeReason, ...]:
-    """All failed rules of one proposal, in precedence order."""
+    """All failed rules of one proposal, in precedence order; `rounded` is its final score
+    rounded to tie_decimals."""
     reasons: list[OutcomeReason] = []
     if not scored:
         reasons.append(
@@ -75,7 +88,6 @@ def _reasons(
     pass_line = problem.policy.pass_line
     if scored:
         reasons.extend(vetoes)
-        rounded = round_score(final, problem.policy.tie_decimals)
         if pass_line is not None and rounded < pass_line:
             reasons.append(
                 OutcomeReason(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from scoring.arrays import KEY_DECIMALS, BoolArray, FloatArray, IntArray, round_scores
+from scoring.arrays import KEY_DECIMALS, BoolArray, FloatArray, IntArray
 from scoring.model import Outcome, ScoringProblem, TieBreakKind, TieBreakRule, TiedGroup
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,31 +40,48 @@ class Ranking:
 
 
 def rank_proposals(
-    problem: ScoringProblem, outcomes: list[Outcome], final: FloatArray, ties: TieInputs
+    problem: ScoringProblem, outcomes: list[Outcome], rounded: FloatArray, ties: TieInputs
 ) -> Ranking:
-    """Order every proposal and find the tied groups with the rule that resolved each."""
-    rules = (*problem.policy.tie_break_rules, _IMPLICIT_LAST)
-    rounded = round_scores(final, problem.policy.tie_decimals)
+    """Order every proposal and find the tied groups with the rule that resolved each.
+
+    `rounded` is the final score rounded to tie_decimals (round_scores), per proposal.
+    """
     tier = np.array([o is not Outcome.QUALIFIED for o in outcomes], dtype=np.intp)
-    rule_keys = [_rule_key(problem, rule, ties) for rule in rules]
     # lexsort sorts by the last key first: tier, then −score, then each rule in order.
+    order = np.lexsort((-rounded, tier))
+    # Tier and rounded score along the order are the same whatever the rules then decide.
+    same = (tier[order[1:]] == tier[order[:-1]]) & (rounded[order[1:]] == rounded[order[:-1]])
+    if not same.any() and not np.isnan(rounded).any():
+        # Nobody shares a tier and rounded score (NaNs would sort as equals): the rules decide
+        # nothing, so their keys, the costliest part of ranking a round without ties, are skipped.
+        return Ranking(tuple(order.tolist()), (), (0,) * len(order))
+    rules = (*problem.policy.tie_break_rules, _IMPLICIT_LAST)
+    rule_keys = [_rule_key(problem, rule, ties) for rule in rules]
     order = np.lexsort([*reversed(rule_keys), -rounded, tier])
     groups: list[TiedGroup] = []
     group_of = [0] * len(order)
-    for run in _runs(order, tier, rounded, ties.scored):
+    for run in _runs(order, same, ties.scored):
         groups.append(_tied_group(problem, rules, rule_keys, run, float(rounded[run[0]])))
         for p in run.tolist():
             group_of[p] = len(groups)
     return Ranking(tuple(order.tolist()), tuple(groups), tuple(group_of))
 
 
-def _runs(
-    order: IntArray, tier: IntArray, rounded: FloatArray, scored: BoolArray
-) -> list[IntArray]:
-    """Maximal runs (≥ 2) of consecutive scored proposals with the same tier and rounded score."""
-    same = (tier[order[1:]] == tier[order[:-1]]) & (rounded[order[1:]] == rounded[order[:-1]])
-    breaks = np.flatnonzero(~same) + 1
-    return [run for run in np.split(order, breaks) if len(run) > 1 and scored[run[0]]]
+def _runs(order: IntArray, same: BoolArray, scored: BoolArray) -> list[IntArray]:
+    """Maximal runs (≥ 2) of consecutive scored proposals with the same tier and rounded score;
+    `same[i]` tells whether order[i] and order[i + 1] share them."""
+    runs: list[IntArray] = []
+    first = last = -1
+    # Walk the tied pairs only, rather than splitting the whole order into an array per score.
+    for i in np.flatnonzero(same).tolist():
+        if i != last:  # a new run starts at i (the previous one ended at `last`)
+            if first >= 0:
+                runs.append(order[first : last + 1])
+            first = i
+        last = i + 1
+    if first >= 0:
+        runs.append(order[first : last + 1])
+    return [run for run in runs if scored[run[0]]]
 
 
 def _tied_group(

@@ -116,3 +116,15 @@ def test_warm_up_builds_the_bootstrap_tables_for_every_panel_size() -> None:
     # Panels of 2 to 7 sheets each get a table; a single sheet needs none.
     assert bootstrap._multisets.cache_info().currsize == 6
     assert gc.isenabled()
+
+
+def test_result_objects_built_slot_by_slot_equal_constructed_ones() -> None:
+    from scoring.explain import BUILT, _frozen
+
+    for cls in BUILT:
+        assert not hasattr(cls, "__post_init__")  # _frozen skips __init__, so it must do nothing
+        fields = dataclasses.fields(cls)
+        columns = [[f"{field.name}{k}" for k in range(3)] for field in fields]
+        assert _frozen(cls, 3, *columns) == list(map(cls, *columns))
+        with pytest.raises(ValueError, match="zip"):  # every field needs a column
+            _frozen(cls, 3, *columns[:-1])
