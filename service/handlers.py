@@ -174,6 +174,8 @@ def allocate_funding(
     violations = Violations()
     options = options_from_pb(request.options, violations)
     problem = allocation_convert.problem_from_pb(request, options, violations)
+    if problem is None:  # the fields' violations, and what the rest refers to wrongly
+        allocation_convert.cross_check_unconverted(request, options, violations)
     response = allocation_pb2.AllocateFundingResponse()
     echo_labels(request, response)
     # The engines trust their input: cross-references are checked here, once, for all.
@@ -268,6 +270,8 @@ def match_needs(
     violations = Violations()
     options = options_from_pb(request.options, violations)
     problem = needs_convert.problem_from_pb(request, options, violations)
+    if problem is None:  # the fields' violations, and what the rest refers to wrongly
+        needs_convert.cross_check_unconverted(request, options, violations)
     response = matching_pb2.MatchNeedsResponse()
     echo_labels(request, response)
     if options.validate_only:
@@ -312,6 +316,8 @@ def match_mentors(
     violations = Violations()
     options = options_from_pb(request.options, violations)
     problem = mentors_convert.problem_from_pb(request, options, violations)
+    if problem is None:  # the fields' violations, and what the rest refers to wrongly
+        mentors_convert.cross_check_unconverted(request, options, violations)
     response = matching_pb2.MatchMentorsResponse()
     echo_labels(request, response)
     _cross_check(problem, validate_mentors, violations)

@@ -6,9 +6,21 @@ documented default" and the defaults are applied here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from matching.allocation import model as m
+from matching.allocation.model import MAX_FEN
+from matching.allocation.validate import validate_problem
 from scoring.errors import Violations
-from service.convert.common import STATUS_PB, Options, all_built, build, enum_from_pb, summary_pb
+from service.convert.common import (
+    STATUS_PB,
+    Options,
+    StandIns,
+    all_built,
+    build,
+    enum_from_pb,
+    summary_pb,
+)
 from venture.v1 import allocation_pb2, proposal_pb2
 
 ENGINE = "venture-allocation"
@@ -86,28 +98,13 @@ def _rules(pb: allocation_pb2.AllocationRules, violations: Violations) -> m.Allo
     path = "rules"
     before = len(violations)
     pools = all_built(
-        build(
-            violations,
-            f"{path}.pools[{k}]",
-            m.FundingPool,
-            pool_id=p.pool_id,
-            amount_fen=p.amount_fen,
-            eligible_domains=tuple(p.eligible_domains),
-            eligible_regions=tuple(p.eligible_regions),
-            eligible_tiers=tuple(p.eligible_tiers),
-            eligible_tags=tuple(p.eligible_tags),
-            display_name=p.display_name,
-        )
-        for k, p in enumerate(pb.pools)
+        build(violations, f"{path}.pools[{k}]", _pool, p) for k, p in enumerate(pb.pools)
     )
     tiers = all_built(
-        build(
-            violations, f"{path}.tiers[{k}]", m.TierRule, t.tier, t.max_grant_fen, t.min_grant_fen
-        )
-        for k, t in enumerate(pb.tiers)
+        build(violations, f"{path}.tiers[{k}]", _tier, t) for k, t in enumerate(pb.tiers)
     )
     bands = all_built(
-        build(violations, f"{path}.score_bands[{k}]", m.ScoreBand, b.min_score, b.funding_ratio_bp)
+        build(violations, f"{path}.score_bands[{k}]", _band, b)
         for k, b in enumerate(pb.score_bands)
     )
     quotas = all_built(
@@ -117,12 +114,7 @@ def _rules(pb: allocation_pb2.AllocationRules, violations: Violations) -> m.Allo
         _lock(d, f"{path}.locked_decisions[{k}]", violations)
         for k, d in enumerate(pb.locked_decisions)
     )
-    objective = enum_from_pb(
-        pb.objective, OBJECTIVE, m.Objective.TOTAL_SCORE, f"{path}.objective", violations
-    )
-    quota_mode = enum_from_pb(
-        pb.quota_mode, QUOTA_MODE, m.QuotaMode.HARD, f"{path}.quota_mode", violations
-    )
+    values = _rule_values(pb, violations)
     if (
         len(violations) > before
         or pools is None
@@ -136,25 +128,56 @@ def _rules(pb: allocation_pb2.AllocationRules, violations: Violations) -> m.Allo
         violations,
         path,
         m.AllocationRules,
-        total_budget_fen=pb.total_budget_fen,
-        reserve_bp=pb.reserve_bp,
         pools=pools,
         tiers=tiers,
         score_bands=bands,
-        min_grant_fen=pb.min_grant_fen,
-        max_grant_fen=pb.max_grant_fen,
-        grant_unit_fen=pb.grant_unit_fen or 1,
-        max_grants_per_organization=pb.max_grants_per_organization or 1,
-        max_project_share_bp=pb.max_project_share_bp,
-        donation_match_bp=pb.donation_match_bp,
         quotas=quotas,
-        require_region_coverage=pb.require_region_coverage,
         locked_decisions=locks,
-        objective=objective,
-        pass_line=pb.pass_line if pb.HasField("pass_line") else None,
-        quota_mode=quota_mode,
-        quota_penalty=pb.quota_penalty,
+        **values,
     )
+
+
+def _rule_values(pb: allocation_pb2.AllocationRules, violations: Violations) -> dict[str, Any]:
+    """The rules' own values (all but their lists), zero values resolved to their defaults."""
+    return {
+        "total_budget_fen": pb.total_budget_fen,
+        "reserve_bp": pb.reserve_bp,
+        "min_grant_fen": pb.min_grant_fen,
+        "max_grant_fen": pb.max_grant_fen,
+        "grant_unit_fen": pb.grant_unit_fen or 1,
+        "max_grants_per_organization": pb.max_grants_per_organization or 1,
+        "max_project_share_bp": pb.max_project_share_bp,
+        "donation_match_bp": pb.donation_match_bp,
+        "require_region_coverage": pb.require_region_coverage,
+        "objective": enum_from_pb(
+            pb.objective, OBJECTIVE, m.Objective.TOTAL_SCORE, "rules.objective", violations
+        ),
+        "pass_line": pb.pass_line if pb.HasField("pass_line") else None,
+        "quota_mode": enum_from_pb(
+            pb.quota_mode, QUOTA_MODE, m.QuotaMode.HARD, "rules.quota_mode", violations
+        ),
+        "quota_penalty": pb.quota_penalty,
+    }
+
+
+def _pool(pb: allocation_pb2.FundingPool) -> m.FundingPool:
+    return m.FundingPool(
+        pool_id=pb.pool_id,
+        amount_fen=pb.amount_fen,
+        eligible_domains=tuple(pb.eligible_domains),
+        eligible_regions=tuple(pb.eligible_regions),
+        eligible_tiers=tuple(pb.eligible_tiers),
+        eligible_tags=tuple(pb.eligible_tags),
+        display_name=pb.display_name,
+    )
+
+
+def _tier(pb: allocation_pb2.TierRule) -> m.TierRule:
+    return m.TierRule(pb.tier, pb.max_grant_fen, pb.min_grant_fen)
+
+
+def _band(pb: allocation_pb2.ScoreBand) -> m.ScoreBand:
+    return m.ScoreBand(pb.min_score, pb.funding_ratio_bp)
 
 
 def _quota(pb: allocation_pb2.Quota, path: str, violations: Violations) -> m.Quota | None:
@@ -195,6 +218,129 @@ def _lock(
         pb.amount_fen,
         pb.pool_id,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-references of a request that did not convert
+# ---------------------------------------------------------------------------------------------
+
+_REFERENCES = {
+    "proposals": r"rules\.locked_decisions\[\d+\]\.proposal_id",
+    # Every quota's key has this path, though only a pool quota's names a pool: a pool without
+    # an id silences what is said of the others' keys too.
+    "rules.pools": r"rules\.quotas\[\d+\]\.key|rules\.locked_decisions\[\d+\]\.pool_id",
+}
+"""Where a list's items are referred to by id (tiers and score bands are not)."""
+
+
+def cross_check_unconverted(
+    request: allocation_pb2.AllocateFundingRequest, options: Options, violations: Violations
+) -> None:
+    """Add the cross-reference violations of a request some of whose items did not convert
+    (recorded in `violations`), so that one answer names every mistake (see StandIns)."""
+    if violations.full:
+        return
+    stand_ins = StandIns(_REFERENCES)
+    proposals = tuple(
+        build(Violations(), "", _proposal, pb)
+        or _proposal_stand_in(pb, f"proposals[{i}]", stand_ins)
+        for i, pb in enumerate(request.proposals)
+    )
+    rules = _rules_with_stand_ins(request.rules, stand_ins)
+    problem = m.AllocationProblem(proposals, rules, options.time_limit_s, options.seed)
+    stand_ins.cross_check(validate_problem, problem, violations)
+
+
+def _proposal_stand_in(
+    pb: proposal_pb2.Proposal, path: str, stand_ins: StandIns
+) -> m.AllocationProposal:
+    """Its id and what quotas look at as given, unscored. A request that is not a valid amount
+    stands in as MAX_FEN, which no agreed grant exceeds; the requests' total is then unknown."""
+    requested = pb.requested_fen
+    if not 0 < requested <= MAX_FEN:
+        requested = MAX_FEN
+        stand_ins.unjudged("proposals")
+    return m.AllocationProposal(
+        stand_ins.named(path, "proposal_id", pb.proposal_id),
+        score=None,
+        organization_id=pb.organization_id,
+        domain=pb.domain,
+        region=pb.region,
+        tier=pb.tier,
+        tags=tuple(pb.tags),
+        requested_fen=requested,
+    )
+
+
+def _rules_with_stand_ins(
+    pb: allocation_pb2.AllocationRules, stand_ins: StandIns
+) -> m.AllocationRules:
+    path = "rules"
+    lists: dict[str, Any] = {
+        "pools": tuple(
+            build(Violations(), "", _pool, p) or _pool_stand_in(p, f"{path}.pools[{k}]", stand_ins)
+            for k, p in enumerate(pb.pools)
+        ),
+        "tiers": tuple(
+            build(Violations(), "", _tier, t)
+            or m.TierRule(stand_ins.named(f"{path}.tiers[{k}]", "tier", t.tier))
+            for k, t in enumerate(pb.tiers)
+        ),
+        # The bands are checked against one another and the pass line, so a band that did not
+        # convert leaves the table unjudged: no stand-in value would say where it belongs.
+        "score_bands": all_built(build(Violations(), "", _band, b) for b in pb.score_bands) or (),
+        "quotas": tuple(
+            _quota(q, "", Violations()) or _quota_stand_in(q, f"{path}.quotas[{k}]", stand_ins)
+            for k, q in enumerate(pb.quotas)
+        ),
+        "locked_decisions": tuple(
+            _lock(d, "", Violations())
+            or _lock_stand_in(d, f"{path}.locked_decisions[{k}]", stand_ins)
+            for k, d in enumerate(pb.locked_decisions)
+        ),
+    }
+    values = _rule_values(pb, Violations())
+    failed = Violations()
+    rules = build(failed, "", m.AllocationRules, **lists, **values)
+    if rules is not None:
+        return rules
+    # The values that failed stand in as their defaults, and nothing is said of them: the
+    # budget's check is at its own field; the pass line's band check lapses.
+    for v in failed:
+        values.pop(v.field, None)
+        stand_ins.add(f"{path}.{v.field}")
+    return m.AllocationRules(**{"total_budget_fen": 0, **lists, **values})
+
+
+def _pool_stand_in(pb: allocation_pb2.FundingPool, path: str, stand_ins: StandIns) -> m.FundingPool:
+    """Its id as given; an amount that is not a valid one stands in as 0 and leaves the pools'
+    total unknown."""
+    amount = pb.amount_fen
+    if not 0 <= amount <= MAX_FEN:
+        amount = 0
+        stand_ins.unjudged(r"rules\.pools")
+    return m.FundingPool(stand_ins.named(path, "pool_id", pb.pool_id), amount)
+
+
+def _quota_stand_in(pb: allocation_pb2.Quota, path: str, stand_ins: StandIns) -> m.Quota:
+    """Its dimension and key as given, without a minimum: only a pool quota's key is checked
+    then (a minimum of a domain, region or tier is what asks that some proposal has the key)."""
+    stand_ins.add(path)
+    dimension = DIMENSION.get(pb.dimension, m.Dimension.DOMAIN)
+    return m.Quota(dimension, stand_ins.refer(f"{path}.key", pb.key), max_amount_fen=MAX_FEN)
+
+
+def _lock_stand_in(
+    pb: allocation_pb2.LockedDecision, path: str, stand_ins: StandIns
+) -> m.LockedDecision:
+    """Its proposal (and an approval's pool) as given, at any legal amount; a decision of
+    neither kind stands in as a rejection, which names no pool."""
+    stand_ins.add(path)
+    proposal_id = stand_ins.refer(f"{path}.proposal_id", pb.proposal_id)
+    if pb.decision != allocation_pb2.LOCKED_DECISION_KIND_APPROVED:
+        return m.LockedDecision(proposal_id, m.LockKind.REJECTED)
+    pool_id = pb.pool_id and stand_ins.refer(f"{path}.pool_id", pb.pool_id)
+    return m.LockedDecision(proposal_id, m.LockKind.APPROVED, pool_id=pool_id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Conversion shared by every RPC: request options, labels, summaries, violations."""
+"""Conversion shared by every RPC: request options, labels, summaries, violations, and the
+stand-ins that let a request that did not convert still be cross-checked."""
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, Protocol, TypeVar
@@ -10,7 +12,7 @@ from typing import ParamSpec, Protocol, TypeVar
 from google.protobuf.duration_pb2 import Duration
 
 from matching.status import SolveStatus
-from scoring.errors import FieldViolation, InvalidProblem, Violations
+from scoring.errors import FieldViolation, InvalidProblem, Unsatisfiable, Violations
 from venture.v1 import common_pb2
 
 STATUS_PB: dict[SolveStatus, common_pb2.SolveStatus.ValueType] = {
@@ -142,3 +144,88 @@ def summary_pb(
         for stage, seconds in timings:
             summary.timings.add(stage=stage, duration=duration_pb(seconds))
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-references of a request that did not convert
+# ---------------------------------------------------------------------------------------------
+
+UNNAMED = "\x00unnamed "
+"""Prefix of the id a stand-in gets when its own is empty: it matches nothing the caller sent."""
+
+
+class StandIns:
+    """The items of a request that did not convert, each replaced in its problem by a stand-in
+    at its own position (its ids as given, values no check objects to), and which of that
+    problem's cross-reference violations they leave standing. Left out is what is said
+
+    - at a field already reported (by conversion);
+    - of a stand-in (at or under its path), but at the ids it kept, which are the caller's own;
+    - at a reference to a list one of whose items has no id (an id nobody has may be the one
+      it lacks);
+    - at a field whose check a stand-in's value would distort (`unjudged`).
+    """
+
+    def __init__(self, references: Mapping[str, str]) -> None:
+        """`references`: a list's path ("rules.pools") -> regex of the fields that name its
+        items by id."""
+        self._references = {path: re.compile(regex) for path, regex in references.items()}
+        self._paths: list[str] = []
+        self._kept: set[str] = set()
+        self._unnamed: set[str] = set()
+        self._unjudged: list[re.Pattern[str]] = []
+
+    def add(self, path: str) -> None:
+        """Stand in for the item at `path` ("rules.quotas[2]")."""
+        self._paths.append(path)
+
+    def named(self, path: str, id_field: str, given: str) -> str:
+        """Stand in for the item at `path`; the id it gets (`given`, else a placeholder)."""
+        self.add(path)
+        if not given:
+            self._unnamed.add(path.rpartition("[")[0])
+        return self.refer(f"{path}.{id_field}", given)
+
+    def refer(self, field: str, given: str) -> str:
+        """A stand-in's `field` that names an item by id: checked as given, if given."""
+        if not given:
+            return f"{UNNAMED}{field}"
+        self.keep(field)
+        return given
+
+    def keep(self, field: str) -> None:
+        """Check a stand-in's `field` as any other: it holds the caller's own value."""
+        self._kept.add(field)
+
+    def unjudged(self, regex: str) -> None:
+        """Leave out what is said at the fields matching `regex`."""
+        self._unjudged.append(re.compile(regex))
+
+    def cross_check(
+        self, validate: Callable[[T], None], problem: T, violations: Violations
+    ) -> None:
+        """Add to `violations` what `validate` finds in `problem` that the stand-ins leave
+        standing, after the fields' own violations."""
+        try:
+            validate(problem)
+        except Unsatisfiable:
+            # Rules that cannot all hold are asked only of a problem free of input errors,
+            # which this one is not; and the stand-ins' counts would decide the answer.
+            return
+        except InvalidProblem as error:
+            reported = {v.field for v in violations}
+            for v in error.violations:
+                if v.field not in reported and not self._left_out(v.field):
+                    violations.add_shown(v.field, v.value, v.description)
+
+    def _left_out(self, field: str) -> bool:
+        if any(regex.fullmatch(field) for regex in self._unjudged):
+            return True
+        unnamed = (self._references[path] for path in self._unnamed if path in self._references)
+        if any(regex.fullmatch(field) for regex in unnamed):
+            return True
+        return field not in self._kept and any(_under(field, path) for path in self._paths)
+
+
+def _under(field: str, path: str) -> bool:
+    return field == path or field.startswith((f"{path}.", f"{path}["))

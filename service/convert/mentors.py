@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from matching.mentors import model as m
+from matching.mentors.validate import validate_problem
 from scoring.errors import Violations
-from service.convert.common import STATUS_PB, Options, all_built, build, summary_pb
-from service.convert.organization import organization_from_pb, organization_to_pb
+from service.convert.common import STATUS_PB, Options, StandIns, all_built, build, summary_pb
+from service.convert.organization import (
+    organization_from_pb,
+    organization_to_pb,
+    organizations_or_stand_ins,
+)
 from venture.v1 import matching_pb2
 
 UNCOVERED_PB = {
@@ -59,6 +64,53 @@ def _mentor(pb: matching_pb2.Mentor, path: str, violations: Violations) -> m.Men
         remote=pb.remote,
         conflict_organization_ids=tuple(pb.conflict_organization_ids),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-references of a request that did not convert
+# ---------------------------------------------------------------------------------------------
+
+_REFERENCES = {"organizations": r"mentors\[\d+\]\.conflict_organization_ids\[\d+\]"}
+"""Where a list's items are referred to by id (mentors are not)."""
+
+
+def cross_check_unconverted(
+    request: matching_pb2.MatchMentorsRequest, options: Options, violations: Violations
+) -> None:
+    """Add the cross-reference violations of a request some of whose items did not convert
+    (recorded in `violations`), so that one answer names every mistake (see StandIns)."""
+    if violations.full:
+        return
+    stand_ins = StandIns(_REFERENCES)
+    mentors = tuple(
+        _mentor(pb, "", Violations()) or _mentor_stand_in(pb, f"mentors[{k}]", stand_ins)
+        for k, pb in enumerate(request.mentors)
+    )
+    organizations = organizations_or_stand_ins(request.organizations, stand_ins)
+    problem = m.MentorMatchingProblem(
+        mentors,
+        organizations,
+        m.MentorPolicy(balance_load=request.policy.balance_load),
+        top_k=options.top_k,
+        time_limit_s=options.time_limit_s,
+        seed=options.seed,
+    )
+    stand_ins.cross_check(validate_problem, problem, violations)
+
+
+def _mentor_stand_in(pb: matching_pb2.Mentor, path: str, stand_ins: StandIns) -> m.Mentor:
+    """Its id and the organizations it must not serve as given; no expertise."""
+    conflicts = tuple(pb.conflict_organization_ids)
+    for j in range(len(conflicts)):
+        stand_ins.keep(f"{path}.conflict_organization_ids[{j}]")
+    return m.Mentor(
+        stand_ins.named(path, "mentor_id", pb.mentor_id), conflict_organization_ids=conflicts
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Result -> response
+# ---------------------------------------------------------------------------------------------
 
 
 def result_to_pb(

@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from matching.needs import model as m
+from matching.needs.validate import validate_problem
 from scoring.errors import Violations
-from service.convert.common import STATUS_PB, Options, all_built, build, enum_from_pb, summary_pb
-from service.convert.organization import organization_from_pb, organization_to_pb
+from service.convert.common import (
+    STATUS_PB,
+    Options,
+    StandIns,
+    all_built,
+    build,
+    enum_from_pb,
+    summary_pb,
+)
+from service.convert.organization import (
+    organization_from_pb,
+    organization_to_pb,
+    organizations_or_stand_ins,
+)
 from venture.v1 import matching_pb2
 
 OBJECTIVE = {
@@ -70,6 +83,7 @@ def _pairs(
 
 
 def _policy(pb: matching_pb2.NeedMatchingPolicy, violations: Violations) -> m.NeedPolicy | None:
+    before = len(violations)
     w = pb.weights
     weights = build(
         violations,
@@ -89,6 +103,32 @@ def _policy(pb: matching_pb2.NeedMatchingPolicy, violations: Violations) -> m.Ne
         "policy.objective",
         violations,
     )
+    adjacency = _adjacency(pb, violations)
+    if weights is None:
+        return None
+    policy = build(
+        violations,
+        "policy",
+        m.NeedPolicy,
+        weights=weights,
+        objective=objective,
+        region_adjacency=adjacency,
+        forbidden_pairs=_pairs(pb.forbidden_pairs),
+        fixed_pairs=_pairs(pb.fixed_pairs),
+        one_organization_per_domain=pb.one_organization_per_domain,
+        min_affinity=pb.min_affinity,
+        candidates_per_need=pb.candidates_per_need,
+        soft_minimums=pb.soft_minimums,
+    )
+    # An unknown objective or a region left empty did not stop the policy: it is checked
+    # whole, but it did not convert.
+    return policy if len(violations) == before else None
+
+
+def _adjacency(
+    pb: matching_pb2.NeedMatchingPolicy, violations: Violations
+) -> dict[str, tuple[str, ...]]:
+    """Region -> its adjacent regions, a region listed twice merged into its first entry."""
     adjacency: dict[str, list[str]] = {}
     for k, entry in enumerate(pb.region_adjacency):
         violations.require(
@@ -98,21 +138,59 @@ def _policy(pb: matching_pb2.NeedMatchingPolicy, violations: Violations) -> m.Ne
             "must not be empty",
         )
         adjacency.setdefault(entry.region, []).extend(entry.adjacent_regions)
-    if weights is None:
-        return None
-    return build(
-        violations,
-        "policy",
-        m.NeedPolicy,
-        weights=weights,
-        objective=objective,
-        region_adjacency={r: tuple(dict.fromkeys(a)) for r, a in adjacency.items()},
+    return {r: tuple(dict.fromkeys(a)) for r, a in adjacency.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-references of a request that did not convert
+# ---------------------------------------------------------------------------------------------
+
+_REFERENCES = {
+    "needs": r"policy\.(forbidden|fixed)_pairs\[\d+\]\.need_id",
+    "organizations": r"policy\.(forbidden|fixed)_pairs\[\d+\]\.organization_id",
+}
+"""Where a list's items are referred to by id."""
+
+
+def cross_check_unconverted(
+    request: matching_pb2.MatchNeedsRequest, options: Options, violations: Violations
+) -> None:
+    """Add the cross-reference violations of a request some of whose items did not convert
+    (recorded in `violations`), so that one answer names every mistake (see StandIns).
+
+    A need or organization stands in with its id alone: the cross-checks look at nothing else
+    but the counts of fixed pairs, which are not asked of a request with field violations.
+    """
+    if violations.full:
+        return
+    stand_ins = StandIns(_REFERENCES)
+    # Conversion names an adjacency entry without a region at the entry's own position; the
+    # cross-check at the merged mapping's, which differs when a region is listed twice.
+    stand_ins.unjudged(r"policy\.region_adjacency\[\d+\]\.region")
+    needs = tuple(
+        _need(pb, "", Violations()) or m.Need(stand_ins.named(f"needs[{i}]", "need_id", pb.need_id))
+        for i, pb in enumerate(request.needs)
+    )
+    organizations = organizations_or_stand_ins(request.organizations, stand_ins)
+    policy = _policy(request.policy, Violations()) or _policy_stand_in(request.policy)
+    problem = m.NeedMatchingProblem(
+        needs,
+        organizations,
+        policy,
+        top_k=options.top_k,
+        time_limit_s=options.time_limit_s,
+        seed=options.seed,
+    )
+    stand_ins.cross_check(validate_problem, problem, violations)
+
+
+def _policy_stand_in(pb: matching_pb2.NeedMatchingPolicy) -> m.NeedPolicy:
+    """What the policy refers to as given (region adjacency, forbidden and fixed pairs); the
+    rest, which refers to nothing (weights, min_affinity, candidates_per_need), the defaults."""
+    return m.NeedPolicy(
+        region_adjacency=_adjacency(pb, Violations()),
         forbidden_pairs=_pairs(pb.forbidden_pairs),
         fixed_pairs=_pairs(pb.fixed_pairs),
-        one_organization_per_domain=pb.one_organization_per_domain,
-        min_affinity=pb.min_affinity,
-        candidates_per_need=pb.candidates_per_need,
-        soft_minimums=pb.soft_minimums,
     )
 
 

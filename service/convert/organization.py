@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from matching.organization import Organization, Rating, WeakArea
 from scoring.errors import Violations
-from service.convert.common import all_built, build, enum_from_pb
+from service.convert.common import StandIns, all_built, build, enum_from_pb
 from venture.v1 import matching_pb2
 
 RATING = {
@@ -23,6 +25,7 @@ def organization_from_pb(
 ) -> Organization | None:
     """One organization; zero counts take their documented defaults (capacity and
     mentors_wanted 0 → 1)."""
+    before = len(violations)
     weak = all_built(
         build(violations, f"{path}.weak_areas[{k}]", WeakArea, w.area, w.severity)
         for k, w in enumerate(pb.weak_areas)
@@ -30,7 +33,7 @@ def organization_from_pb(
     rating = enum_from_pb(pb.rating, RATING, Rating.UNRATED, f"{path}.rating", violations)
     if weak is None:
         return None
-    return build(
+    organization = build(
         violations,
         path,
         Organization,
@@ -46,6 +49,23 @@ def organization_from_pb(
         min_load=pb.min_load,
         weak_areas=weak,
         mentors_wanted=pb.mentors_wanted or 1,
+    )
+    # An unknown rating did not stop the organization: it is checked whole, but it did not
+    # convert.
+    return organization if len(violations) == before else None
+
+
+def organizations_or_stand_ins(
+    pbs: Iterable[matching_pb2.Organization], stand_ins: StandIns
+) -> tuple[Organization, ...]:
+    """Every organization, one that does not convert standing in with its id alone (both
+    matchings cross-check an organization by its id only)."""
+    return tuple(
+        organization_from_pb(pb, "", Violations())
+        or Organization(
+            stand_ins.named(f"organizations[{j}]", "organization_id", pb.organization_id)
+        )
+        for j, pb in enumerate(pbs)
     )
 
 
