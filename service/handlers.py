@@ -46,13 +46,17 @@ caller has likely given up, and refusing such calls outright is left to the dead
 
 
 def _cross_check(problem: P | None, validate: Callable[[P], None], violations: Violations) -> None:
-    """A converted problem's cross-reference checks, added to the conversion's violations."""
+    """A converted problem's cross-reference checks, added to the conversion's violations (but
+    at a field conversion has already reported: one answer per field)."""
     if problem is None:
         return
     try:
         validate(problem)
     except InvalidProblem as error:
-        violations.extend(error)
+        reported = {v.field for v in violations}
+        for v in error.violations:
+            if v.field not in reported:
+                violations.add_shown(v.field, v.value, v.description)
 
 
 def _check_count(violations: Violations, field: str, count: int, limit: int, setting: str) -> None:
@@ -100,10 +104,11 @@ def score_proposals(
     problem = problem_from_pb(request, options.seed, violations)
     if problem is None:  # the fields' violations, and what the rest refers to wrongly
         cross_check_unconverted(request, options.seed, violations)
+    elif violations or options.validate_only:  # bad options: the references are still checked
+        _cross_check(problem, validate_problem, violations)
     response = scoring_pb2.ScoreProposalsResponse()
     echo_labels(request, response)
     if options.validate_only:
-        _cross_check(problem, validate_problem, violations)
         response.validation_errors.extend(violations_to_pb(list(violations)))
         return response
     violations.raise_if_any()
@@ -272,10 +277,11 @@ def match_needs(
     problem = needs_convert.problem_from_pb(request, options, violations)
     if problem is None:  # the fields' violations, and what the rest refers to wrongly
         needs_convert.cross_check_unconverted(request, options, violations)
+    elif violations or options.validate_only:  # bad options: the references are still checked
+        _cross_check(problem, validate_needs, violations)
     response = matching_pb2.MatchNeedsResponse()
     echo_labels(request, response)
     if options.validate_only:
-        _cross_check(problem, validate_needs, violations)
         response.validation_errors.extend(violations_to_pb(list(violations)))
         return response
     violations.raise_if_any()

@@ -99,6 +99,12 @@ def test_an_option_is_named_once() -> None:
     ]
 
 
+def test_an_option_alone_is_named_once() -> None:
+    request = county()
+    request.options.top_k = -1  # every other field converts: the cross-check runs on them
+    assert violations(request) == [("options.top_k", "-1", "must not be negative")]
+
+
 # --- generated: a valid request, broken in one field, gets that field's violations only -------
 
 Change = Callable[[Request, int], None]

@@ -65,6 +65,16 @@ def test_field_and_reference_violations_come_in_one_answer() -> None:
     ]
 
 
+def test_a_bad_option_does_not_hide_the_references() -> None:
+    request = county()
+    request.options.top_k = -1  # every other field converts: the cross-check runs on them
+    request.policy.forbidden_pairs.add(need_id="N02", organization_id="ORG99")
+    assert violations(request) == [
+        ("options.top_k", "-1", "must not be negative"),
+        ("policy.forbidden_pairs[1].organization_id", '"ORG99"', "unknown organization"),
+    ]
+
+
 def test_a_policy_that_does_not_convert_still_has_its_pairs_checked() -> None:
     request = county()
     request.policy.weights.domain = -1

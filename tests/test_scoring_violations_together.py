@@ -59,6 +59,16 @@ def test_validate_only_lists_them_too() -> None:
     ]
 
 
+def test_a_bad_option_does_not_hide_the_references() -> None:
+    request = county()
+    request.options.top_k = -1
+    request.sheets[3].judge_id = "NOBODY"
+    assert violations(request) == [
+        ("options.top_k", "-1", "must not be negative"),
+        ("sheets[3].judge_id", '"NOBODY"', UNKNOWN_JUDGE),
+    ]
+
+
 def test_a_sheet_that_does_not_convert_still_has_its_ids_checked() -> None:
     request = county()
     request.sheets[4].scores[0].value = math.nan

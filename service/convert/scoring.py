@@ -6,7 +6,6 @@ Proto zero values mean "the documented default"; those defaults are applied here
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from math import isfinite
@@ -17,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from scoring import model as m
 from scoring.errors import InvalidProblem, Violations
 from scoring.validate import MAX_MAGNITUDE, validate_problem
-from service.convert.common import all_built, build, enum_from_pb, summary_pb
+from service.convert.common import StandIns, all_built, build, enum_from_pb, summary_pb
 from venture.v1 import common_pb2, proposal_pb2, scoring_pb2
 
 ENGINE = "venture-scoring"
@@ -96,102 +95,70 @@ def problem_from_pb(
 # Cross-references of a request that did not convert
 # ---------------------------------------------------------------------------------------------
 
-_UNNAMED = "\x00unnamed "
-"""Prefix of the id a stand-in gets when its own is empty: it matches nothing the caller sent."""
 _REFERENCES = {
-    "criteria": re.compile(
-        r"sheets\[\d+\]\.(scores|values|scores\[\d+\]\.criterion_id)"
-        r"|policy\.tie_break_rules\[\d+\]\.criterion_id"
-    ),
-    "judges": re.compile(r"sheets\[\d+\]\.judge_id"),
-    "proposals": re.compile(
-        r"sheets\[\d+\]\.proposal_id|judges\[\d+\]\.assigned_proposal_ids\[\d+\]"
-    ),
+    "criteria": r"sheets\[\d+\]\.(scores|values|scores\[\d+\]\.criterion_id)"
+    r"|policy\.tie_break_rules\[\d+\]\.criterion_id",
+    "judges": r"sheets\[\d+\]\.judge_id",
+    "proposals": r"sheets\[\d+\]\.proposal_id|judges\[\d+\]\.assigned_proposal_ids\[\d+\]",
 }
-"""Where a list's items are referred to by id (and a sheet's coverage of the rubric)."""
+"""Where a list's items are referred to by id (and, for criteria, a sheet's coverage of the
+rubric: an unnamed criterion cannot be scored)."""
 
 
 def cross_check_unconverted(
     request: scoring_pb2.ScoreProposalsRequest, seed: int, violations: Violations
 ) -> None:
     """Add the cross-reference violations of a request some of whose items did not convert
-    (recorded in `violations`), so that one answer names every mistake.
+    (recorded in `violations`), so that one answer names every mistake (see StandIns).
 
-    Each item that failed is replaced by a stand-in at its own position: the ids it gave, and
-    values no check objects to (a criterion's scale wide open, a sheet scoring each criterion's
-    minimum). The whole problem is then checked as usual, and what the stand-ins cannot vouch
-    for is left out: anything said of a stand-in but its ids, anything said at a field already
-    reported, and, when an item has no id, every reference to its list (an id nobody has may
-    be the one it lacks). A policy that did not convert leaves nothing to check against.
+    A criterion stands in with its id and a scale wide open, a judge with its id, a proposal
+    with its ids, a sheet with its ids scoring each criterion's minimum. A policy that did not
+    convert leaves nothing to check against.
     """
     if violations.full:
         return
     policy = _policy(request.policy, Violations())
     if policy is None:
         return
-    stand_ins: list[str] = []
-    kept: set[str] = set()  # the id fields of stand-ins, which are the caller's own
-    unnamed: set[str] = set()  # lists with an item without an id
-
-    def named(path: str, id_field: str, given: str) -> str:
-        stand_ins.append(path)
-        if given:
-            kept.add(f"{path}.{id_field}")
-            return given
-        unnamed.add(path.partition("[")[0])
-        return f"{_UNNAMED}{path}"
-
-    criteria = []
-    for i, criterion_pb in enumerate(request.criteria):
-        criterion = build(Violations(), "", _criterion, criterion_pb, policy.weight_mode)
-        if criterion is None:
-            # MAX_MAGNITUDE: the widest scale the magnitude check lets through.
-            criterion_id = named(f"criteria[{i}]", "criterion_id", criterion_pb.criterion_id)
-            criterion = m.Criterion(criterion_id, 1.0, -MAX_MAGNITUDE, MAX_MAGNITUDE)
-        criteria.append(criterion)
-    judges = [
-        build(Violations(), "", _judge, j) or m.Judge(named(f"judges[{i}]", "judge_id", j.judge_id))
+    stand_ins = StandIns(_REFERENCES)
+    criteria = tuple(
+        build(Violations(), "", _criterion, c, policy.weight_mode)
+        # MAX_MAGNITUDE: the widest scale the magnitude check lets through.
+        or m.Criterion(
+            stand_ins.named(f"criteria[{i}]", "criterion_id", c.criterion_id),
+            1.0,
+            -MAX_MAGNITUDE,
+            MAX_MAGNITUDE,
+        )
+        for i, c in enumerate(request.criteria)
+    )
+    judges = tuple(
+        build(Violations(), "", _judge, j)
+        or m.Judge(stand_ins.named(f"judges[{i}]", "judge_id", j.judge_id))
         for i, j in enumerate(request.judges)
-    ]
-    proposals = [
+    )
+    proposals = tuple(
         _valid_proposal(p)
         or m.Proposal(
-            named(f"proposals[{i}]", "proposal_id", p.proposal_id),
+            stand_ins.named(f"proposals[{i}]", "proposal_id", p.proposal_id),
             organization_id=p.organization_id,
             domain=p.domain,
         )
         for i, p in enumerate(request.proposals)
-    ]
-    lowest = tuple(c.scale_min for c in criteria) or (0.0,)
-    sheets = []
-    for i, sheet_pb in enumerate(request.sheets):
-        sheet = _valid_sheet(sheet_pb, {})
-        if sheet is None:
-            path = f"sheets[{i}]"
-            proposal_id = sheet_pb.proposal_id or f"{_UNNAMED}{path}"
-            if sheet_pb.proposal_id:
-                kept.add(f"{path}.proposal_id")
-            judge_id = named(path, "judge_id", sheet_pb.judge_id)
-            sheet = m.ScoreSheet(judge_id, proposal_id, (), lowest)
-        sheets.append(sheet)
-    unnamed.discard("sheets")  # a sheet has no id of its own that others refer to
-    problem = m.ScoringProblem(
-        tuple(criteria), tuple(judges), tuple(proposals), tuple(sheets), policy, seed
     )
-    try:
-        validate_problem(problem)
-    except InvalidProblem as error:
-        reported = {v.field for v in violations}
-        for v in error.violations:
-            if v.field in reported or any(_REFERENCES[k].fullmatch(v.field) for k in unnamed):
-                continue
-            if v.field not in kept and any(_under(v.field, path) for path in stand_ins):
-                continue
-            violations.add_shown(v.field, v.value, v.description)
-
-
-def _under(field: str, path: str) -> bool:
-    return field == path or field.startswith((f"{path}.", f"{path}["))
+    lowest = tuple(c.scale_min for c in criteria) or (0.0,)
+    sheets = tuple(
+        _valid_sheet(sheet, {})
+        or m.ScoreSheet(
+            stand_ins.named(f"sheets[{i}]", "judge_id", sheet.judge_id),
+            stand_ins.refer(f"sheets[{i}].proposal_id", sheet.proposal_id),
+            (),
+            lowest,
+        )
+        for i, sheet in enumerate(request.sheets)
+    )
+    problem = m.ScoringProblem(criteria, judges, proposals, sheets, policy, seed)
+    stand_ins.cross_check(validate_problem, problem, violations)
 
 
 def _criterion(pb: scoring_pb2.Criterion, weight_mode: m.WeightMode) -> m.Criterion:
