@@ -106,6 +106,26 @@ def test_applicant_missing_from_organizations_is_named(client: VentureClient) ->
     assert "proposals[3].organization_id" in {v.field for v in caught.value.violations}
 
 
+def test_pairs_and_conflicts_naming_no_organization_of_the_round_are_named(
+    client: VentureClient,
+) -> None:
+    """Solving leaves out the pairs and conflicts of organizations that were not funded;
+    validating must not leave out those of organizations the round does not have."""
+    request = county_example_round()
+    forbidden = request.need_matching_policy.forbidden_pairs
+    forbidden.add(need_id=request.needs[0].need_id, organization_id="ORG-NOBODY")
+    request.mentors[2].conflict_organization_ids.append("ORG-NOBODY")
+    conflicts = len(request.mentors[2].conflict_organization_ids)
+    with pytest.raises(VentureError) as caught:
+        client.optimize_round(request)
+    said = [(v.field, v.description) for v in caught.value.violations]
+    assert [field for field, _ in said] == [
+        f"need_matching_policy.forbidden_pairs[{len(forbidden) - 1}].organization_id",
+        f"mentors[2].conflict_organization_ids[{conflicts - 1}]",
+    ]
+    assert all('"ORG-NOBODY"' in description for _, description in said), said
+
+
 def test_round_with_nothing_funded_skips_matching_and_says_so(client: VentureClient) -> None:
     request = county_example_round()
     request.allocation_rules.total_budget_fen = 1  # no grant fits

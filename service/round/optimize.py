@@ -312,14 +312,18 @@ def _with_scoring_reasons(
 def _needs_request(
     request: round_pb2.OptimizeRoundRequest, orgs: list[int], validate_only: bool = False
 ) -> matching_pb2.MatchNeedsRequest:
-    """Needs matching of these organizations. Forbidden and fixed pairs naming another
-    organization are left out (it was not funded; the fixed ones are reported by the caller)."""
+    """Needs matching of these organizations. Solving, forbidden and fixed pairs naming another
+    organization are left out (it was not funded; the fixed ones are reported by the caller).
+    Validating (every organization), nothing is: a pair naming an organization the round does
+    not have is the caller's mistake, and is reported at its own position."""
     stage = matching_pb2.MatchNeedsRequest(
         options=_options(request, validate_only),
         needs=request.needs,
         organizations=[request.organizations[j] for j in orgs],
         policy=request.need_matching_policy,
     )
+    if validate_only:
+        return stage
     present = {request.organizations[j].organization_id for j in orgs}
     policy = stage.policy
     for pairs in (policy.forbidden_pairs, policy.fixed_pairs):
@@ -340,14 +344,17 @@ def unfunded_fixed_pairs(
 def _mentors_request(
     request: round_pb2.OptimizeRoundRequest, orgs: list[int], validate_only: bool = False
 ) -> matching_pb2.MatchMentorsRequest:
-    """Mentor matching of these organizations; conflicts with other organizations (not
-    funded, so never matched) are left out."""
+    """Mentor matching of these organizations. Solving, conflicts with other organizations (not
+    funded, so never matched) are left out; validating (every organization), none is, so that a
+    conflict with an organization the round does not have is reported."""
     stage = matching_pb2.MatchMentorsRequest(
         options=_options(request, validate_only),
         mentors=request.mentors,
         organizations=[request.organizations[j] for j in orgs],
         policy=request.mentor_matching_policy,
     )
+    if validate_only:
+        return stage
     present = {request.organizations[j].organization_id for j in orgs}
     for mentor in stage.mentors:
         kept = [o for o in mentor.conflict_organization_ids if o in present]
