@@ -140,10 +140,11 @@ def test_a_rules_value_that_does_not_convert_leaves_the_rest_checked() -> None:
     del request.rules.pools[:]
     request.rules.total_budget_fen = -5
     request.rules.tiers[0].min_grant_fen = -1
-    # Conversion checks the rules' own values only once every item of theirs converted; the
+    # The rules' own values are checked though an item of theirs did not convert; the
     # budget's stand-in (0, with no pools) is not said to be missing either.
     assert violations(request) == [
         ("rules.tiers[0].min_grant_fen", "-1", f"must be between 0 and {MAX_FEN} fen"),
+        ("rules.total_budget_fen", "-5", f"must be between 0 and {MAX_FEN} fen"),
     ]
 
 

@@ -65,6 +65,18 @@ def test_field_and_reference_violations_come_in_one_answer() -> None:
     ]
 
 
+def test_an_organizations_own_checks_run_when_a_weak_area_does_not_convert() -> None:
+    request = county()
+    weak_areas = request.organizations[1].weak_areas
+    weak_areas.add(area="law", severity=5)
+    request.organizations[1].capacity = -4
+    assert [field for field, _, _ in violations(request)] == [
+        f"organizations[1].weak_areas[{len(weak_areas) - 1}].severity",
+        "organizations[1].capacity",
+        "organizations[1].min_load",
+    ]
+
+
 def test_a_bad_option_does_not_hide_the_references() -> None:
     request = county()
     request.options.top_k = -1  # every other field converts: the cross-check runs on them

@@ -59,6 +59,27 @@ def test_validate_only_lists_them_too() -> None:
     ]
 
 
+def test_the_policys_own_checks_run_when_a_part_of_it_does_not_convert() -> None:
+    request = county()
+    request.policy.components[0].weight = -2  # a component does not convert ...
+    request.policy.tie_decimals = 12  # ... and the policy's own value is still judged
+    assert violations(request) == [
+        (
+            "policy.components[0].weight",
+            "-2.0",
+            "a weighted component needs a positive weight",
+        ),
+        ("policy.tie_decimals", "12", "must be 0..9"),
+    ]
+
+
+def test_a_trim_count_is_not_judged_by_an_aggregation_that_did_not_convert() -> None:
+    request = county()
+    request.policy.aggregation = 99  # unknown: the trim count may well be meant for it
+    request.policy.trim_count = 2
+    assert [field for field, _, _ in violations(request)] == ["policy.aggregation"]
+
+
 def test_a_bad_option_does_not_hide_the_references() -> None:
     request = county()
     request.options.top_k = -1

@@ -115,26 +115,21 @@ def _rules(pb: allocation_pb2.AllocationRules, violations: Violations) -> m.Allo
         for k, d in enumerate(pb.locked_decisions)
     )
     values = _rule_values(pb, violations)
-    if (
-        len(violations) > before
-        or pools is None
-        or tiers is None
-        or bands is None
-        or quotas is None
-        or locks is None
-    ):
-        return None
-    return build(
+    failed = len(violations) > before or None in (pools, tiers, bands, quotas, locks)
+    # The rules' own values are checked even when a list did not convert (left out here: no
+    # check of the rules' own looks into their lists), so that one answer names every mistake.
+    rules = build(
         violations,
         path,
         m.AllocationRules,
-        pools=pools,
-        tiers=tiers,
-        score_bands=bands,
-        quotas=quotas,
-        locked_decisions=locks,
+        pools=pools or (),
+        tiers=tiers or (),
+        score_bands=bands or (),
+        quotas=quotas or (),
+        locked_decisions=locks or (),
         **values,
     )
+    return None if failed else rules
 
 
 def _rule_values(pb: allocation_pb2.AllocationRules, violations: Violations) -> dict[str, Any]:

@@ -31,8 +31,8 @@ def organization_from_pb(
         for k, w in enumerate(pb.weak_areas)
     )
     rating = enum_from_pb(pb.rating, RATING, Rating.UNRATED, f"{path}.rating", violations)
-    if weak is None:
-        return None
+    # Checked whole even when a weak area or the rating did not convert (those left out), so
+    # that one answer names every mistake; but then it did not convert.
     organization = build(
         violations,
         path,
@@ -47,11 +47,9 @@ def organization_from_pb(
         evaluation_grades=tuple(pb.evaluation_grades),
         capacity=pb.capacity or 1,
         min_load=pb.min_load,
-        weak_areas=weak,
+        weak_areas=weak or (),
         mentors_wanted=pb.mentors_wanted or 1,
     )
-    # An unknown rating did not stop the organization: it is checked whole, but it did not
-    # convert.
     return organization if len(violations) == before else None
 
 

@@ -382,10 +382,13 @@ def _policy(pb: scoring_pb2.ScoringPolicy, violations: Violations) -> m.ScoringP
     if aggregation is m.AggregationMethod.TRIMMED_MEAN and trim_count == 0:
         trim_count = 1  # the documented default: drop the single highest and lowest
     stability = build(violations, f"{path}.rank_stability", _stability, pb.rank_stability)
-    if len(violations) > before or stability is None or components is None or rules is None:
-        return None
-    return build(
-        violations,
+    converted = len(violations) == before and None not in (stability, components, rules)
+    # The policy's own checks run even when a part of it did not convert (that part left out),
+    # so that one answer names every mistake; a trim count is judged by its aggregation only
+    # when the aggregation itself converted.
+    checked = Violations()
+    policy = build(
+        checked,
         path,
         m.ScoringPolicy,
         aggregation=aggregation,
@@ -393,13 +396,19 @@ def _policy(pb: scoring_pb2.ScoringPolicy, violations: Violations) -> m.ScoringP
         weight_mode=weight_mode,
         veto_rule=veto_rule,
         panel_weight=panel_weight,
-        components=components,
+        components=components or (),
         pass_line=pb.pass_line if pb.HasField("pass_line") else None,
         tie_break_rules=rules or m.DEFAULT_TIE_BREAK,
         tie_decimals=pb.tie_decimals if pb.HasField("tie_decimals") else 2,
-        rank_stability=stability,
+        rank_stability=stability or m.RankStability(),
         outlier_threshold=pb.outlier_threshold or 3.0,
     )
+    reported = {v.field for v in violations}
+    unjudged = {f"{path}.trim_count"} if f"{path}.aggregation" in reported else set()
+    for v in checked:
+        if v.field not in reported | unjudged:
+            violations.add_shown(v.field, v.value, v.description)
+    return policy if converted else None
 
 
 def _component(
