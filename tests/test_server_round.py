@@ -126,6 +126,22 @@ def test_pairs_and_conflicts_naming_no_organization_of_the_round_are_named(
     assert all('"ORG-NOBODY"' in description for _, description in said), said
 
 
+def test_a_mistake_in_a_part_several_stages_read_is_named_once(client: VentureClient) -> None:
+    """Scoring and allocation both read the proposals, both matchings the organizations, and
+    every stage the options."""
+    request = county_example_round()
+    request.options.validate_only = True
+    request.options.top_k = -1
+    request.proposals[0].proposal_id = ""
+    request.organizations[1].capacity = -4
+    said = [
+        (e.field, e.value, e.description) for e in client.optimize_round(request).validation_errors
+    ]
+    assert len(said) == len(set(said)), said
+    fields = {field for field, _, _ in said}
+    assert {"options.top_k", "proposals[0].proposal_id", "organizations[1].capacity"} <= fields
+
+
 def test_round_with_nothing_funded_skips_matching_and_says_so(client: VentureClient) -> None:
     request = county_example_round()
     request.allocation_rules.total_budget_fen = 1  # no grant fits

@@ -401,6 +401,7 @@ def _validate(request: round_pb2.OptimizeRoundRequest, limits: Limits) -> list[F
                 _Paths("mentor_matching_policy"),
             )
         )
+    said: set[tuple[str, str, str]] = set()  # the stages share proposals, organizations, options
     for run, paths in checks:
         try:
             answer = run()
@@ -408,7 +409,10 @@ def _validate(request: round_pb2.OptimizeRoundRequest, limits: Limits) -> list[F
             found.extend(paths.error(error))
             continue
         for v in answer.validation_errors:  # type: ignore[attr-defined]
-            found.add_shown(paths.rewrite(v.field), v.value, v.description)
+            violation = (paths.rewrite(v.field), v.value, v.description)
+            if violation not in said:
+                said.add(violation)
+                found.add_shown(*violation)
     _check_organizations(request, found)
     return list(found)
 
