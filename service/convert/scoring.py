@@ -313,12 +313,13 @@ def _valid_sheet(
     numbers = pb.values
     if numbers:
         # The compact form: the numbers in one read (a slice of upb's container is twice as
-        # fast as iterating it), no message per score. A finite sum means every value is finite.
-        values = tuple(numbers[:])
-        judge_id, proposal_id = pb.judge_id, pb.proposal_id
-        if not (judge_id and proposal_id and isfinite(sum(values)) and not pb.scores):
+        # fast as iterating it), no message per score; the model checks ids and values once.
+        if pb.scores:
             return None
-        return m.ScoreSheet(judge_id, proposal_id, (), values)
+        try:
+            return m.ScoreSheet(pb.judge_id, pb.proposal_id, (), tuple(numbers[:]))
+        except InvalidProblem:
+            return None
     scores: list[m.CriterionScore] = []
     for s in pb.scores:
         key = (s.criterion_id, s.value)
