@@ -9,11 +9,11 @@ import math
 from collections.abc import Callable, Sized
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from matching.allocation.model import MAX_FEN
-from scoring.errors import InvalidProblem, Unsatisfiable, Violations
+from scoring.errors import Violations
 from service.config import Limits
 from service.convert.allocation import problem_from_pb
 from service.convert.common import options_from_pb
@@ -21,21 +21,26 @@ from service.handlers import allocate_funding
 from service.round.optimize import optimize_round
 from tests import fuzz_requests
 from tests.round_builders import county_example_round
+from tests.violations_together import (
+    SETTINGS,
+    Said,
+    check_beside,
+    converted_fields,
+    refused,
+)
 from venture.v1 import allocation_pb2
 
 Request = allocation_pb2.AllocateFundingRequest
-Said = list[tuple[str, str, str]]
 UNKNOWN_POOL = "unknown pool; name one of rules.pools[].pool_id"
 
 
 def violations(request: Request) -> Said:
     """What the handler refuses the request with."""
-    try:
-        allocate_funding(request, Limits())
-    except InvalidProblem as error:
-        assert not isinstance(error, Unsatisfiable)
-        return [(v.field, v.value, v.description) for v in error.violations]
-    raise AssertionError("expected the request to be refused")
+    return refused(allocate_funding, request)
+
+
+def _convert(request: Request, found: Violations) -> object:
+    return problem_from_pb(request, options_from_pb(request.options, found), found)
 
 
 def is_valid(request: Request) -> bool:
@@ -303,22 +308,6 @@ def _seed(request: Request) -> Request:
     return request
 
 
-def _field_violations(request: Request) -> Said:
-    """What conversion alone reports (before any cross-reference check)."""
-    found = Violations()
-    assert problem_from_pb(request, options_from_pb(request.options, found), found) is None
-    return [(v.field, v.value, v.description) for v in found]
-
-
-SETTINGS = settings(
-    max_examples=100,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-
-
 @pytest.mark.parametrize("broken", BREAKS, ids=lambda f: f.__name__)
 @SETTINGS
 @given(seed=fuzz_requests.allocation_seeds(), k=st.integers(0, 99))
@@ -327,7 +316,7 @@ def test_one_broken_field_of_a_valid_request_is_all_that_is_said(
 ) -> None:
     request = _seed(seed)
     broken(request, k)
-    fields = _field_violations(request)
+    fields = converted_fields(_convert, request)
     assert fields and violations(request) == fields
 
 
@@ -344,13 +333,4 @@ def test_a_wrong_reference_is_said_beside_a_broken_field(
 ) -> None:
     """The broken field's violations, then exactly what the wrong reference alone brings."""
     event(wrong.__name__)
-    request = _seed(seed)
-    alone = Request()
-    alone.CopyFrom(request)
-    wrong(alone, j)
-    references = violations(alone)  # converts, and fails its cross-references
-    broken(request, k)  # the seed's own items only: the wrong reference may add some
-    wrong(request, j)
-    fields = _field_violations(request)
-    said = {field for field, _, _ in fields}
-    assert violations(request) == fields + [v for v in references if v[0] not in said]
+    check_beside(violations, _convert, _seed(seed), broken, wrong, k, j)

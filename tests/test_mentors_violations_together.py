@@ -7,29 +7,35 @@ from __future__ import annotations
 from collections.abc import Callable, Sized
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
-from scoring.errors import InvalidProblem, Violations
+from scoring.errors import Violations
 from service.config import Limits
 from service.convert.common import options_from_pb
 from service.convert.mentors import problem_from_pb
 from service.handlers import match_mentors
 from tests import fuzz_requests
+from tests.violations_together import (
+    SETTINGS,
+    Said,
+    check_beside,
+    converted_fields,
+    refused,
+)
 from venture.v1 import matching_pb2
 
 Request = matching_pb2.MatchMentorsRequest
-Said = list[tuple[str, str, str]]
 NO_SUCH_ORGANIZATION = "no organization in the request has this id; give the organization_id of one"
 
 
 def violations(request: Request) -> Said:
     """What the handler refuses the request with."""
-    try:
-        match_mentors(request, Limits())
-    except InvalidProblem as error:
-        return [(v.field, v.value, v.description) for v in error.violations]
-    raise AssertionError("expected the request to be refused")
+    return refused(match_mentors, request)
+
+
+def _convert(request: Request, found: Violations) -> object:
+    return problem_from_pb(request, options_from_pb(request.options, found), found)
 
 
 def is_valid(request: Request) -> bool:
@@ -176,22 +182,6 @@ def _organization_twice(r: Request, j: int) -> None:
 WRONG_REFERENCES: list[Change] = [_conflict_with_nobody, _mentor_twice, _organization_twice]
 
 
-def _field_violations(request: Request) -> Said:
-    """What conversion alone reports (before any cross-reference check)."""
-    found = Violations()
-    assert problem_from_pb(request, options_from_pb(request.options, found), found) is None
-    return [(v.field, v.value, v.description) for v in found]
-
-
-SETTINGS = settings(
-    max_examples=100,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-
-
 @pytest.mark.parametrize("broken", BREAKS, ids=lambda f: f.__name__)
 @SETTINGS
 @given(seed=fuzz_requests.mentors_seeds(), k=st.integers(0, 99))
@@ -200,7 +190,7 @@ def test_one_broken_field_of_a_valid_request_is_all_that_is_said(
 ) -> None:
     assume(is_valid(seed))
     broken(seed, k)
-    fields = _field_violations(seed)
+    fields = converted_fields(_convert, seed)
     assert fields and violations(seed) == fields
 
 
@@ -218,12 +208,4 @@ def test_a_wrong_reference_is_said_beside_a_broken_field(
     """The broken field's violations, then exactly what the wrong reference alone brings."""
     event(wrong.__name__)
     assume(is_valid(seed))
-    alone = Request()
-    alone.CopyFrom(seed)
-    wrong(alone, j)
-    references = violations(alone)  # converts, and fails its cross-references
-    broken(seed, k)  # the seed's own items only: the wrong reference may add some
-    wrong(seed, j)
-    fields = _field_violations(seed)
-    said = {field for field, _, _ in fields}
-    assert violations(seed) == fields + [v for v in references if v[0] not in said]
+    check_beside(violations, _convert, seed, broken, wrong, k, j)

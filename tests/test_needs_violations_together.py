@@ -8,38 +8,42 @@ import math
 from collections.abc import Callable, Sized
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
-from scoring.errors import InvalidProblem, Unsatisfiable, Violations
+from scoring.errors import Violations
 from service.config import Limits
 from service.convert.common import options_from_pb
 from service.convert.needs import problem_from_pb
 from service.handlers import match_needs
 from tests import fuzz_requests
+from tests.violations_together import (
+    SETTINGS,
+    Said,
+    check_beside,
+    converted_fields,
+    refused,
+    said,
+)
 from venture.v1 import matching_pb2
 
 Request = matching_pb2.MatchNeedsRequest
-Said = list[tuple[str, str, str]]
 
 
 def violations(request: Request) -> Said:
     """What the handler refuses the request with."""
-    try:
-        match_needs(request, Limits())
-    except InvalidProblem as error:
-        assert not isinstance(error, Unsatisfiable)
-        return [(v.field, v.value, v.description) for v in error.violations]
-    raise AssertionError("expected the request to be refused")
+    return refused(match_needs, request)
+
+
+def _convert(request: Request, found: Violations) -> object:
+    return problem_from_pb(request, options_from_pb(request.options, found), found)
 
 
 def validation_errors(request: Request) -> Said:
     checked = Request()
     checked.CopyFrom(request)
     checked.options.validate_only = True
-    return [
-        (v.field, v.value, v.description) for v in match_needs(checked, Limits()).validation_errors
-    ]
+    return said(match_needs(checked, Limits()).validation_errors)
 
 
 def county() -> Request:
@@ -260,22 +264,6 @@ def _seed(request: Request) -> Request:
     return request
 
 
-def _field_violations(request: Request) -> Said:
-    """What conversion alone reports (before any cross-reference check)."""
-    found = Violations()
-    assert problem_from_pb(request, options_from_pb(request.options, found), found) is None
-    return [(v.field, v.value, v.description) for v in found]
-
-
-SETTINGS = settings(
-    max_examples=100,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-
-
 @pytest.mark.parametrize("broken", BREAKS, ids=lambda f: f.__name__)
 @SETTINGS
 @given(seed=fuzz_requests.needs_seeds(), k=st.integers(0, 99))
@@ -284,7 +272,7 @@ def test_one_broken_field_of_a_valid_request_is_all_that_is_said(
 ) -> None:
     request = _seed(seed)
     broken(request, k)
-    fields = _field_violations(request)
+    fields = converted_fields(_convert, request)
     assert fields and violations(request) == fields
 
 
@@ -301,13 +289,4 @@ def test_a_wrong_reference_is_said_beside_a_broken_field(
 ) -> None:
     """The broken field's violations, then exactly what the wrong reference alone brings."""
     event(wrong.__name__)
-    request = _seed(seed)
-    alone = Request()
-    alone.CopyFrom(request)
-    wrong(alone, j)
-    references = violations(alone)  # converts, and fails its cross-references
-    broken(request, k)  # the seed's own items only: the wrong reference may add some
-    wrong(request, j)
-    fields = _field_violations(request)
-    said = {field for field, _, _ in fields}
-    assert violations(request) == fields + [v for v in references if v[0] not in said]
+    check_beside(violations, _convert, _seed(seed), broken, wrong, k, j)

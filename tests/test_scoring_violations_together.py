@@ -7,15 +7,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scoring.errors import Violations
 from service.config import Limits
 from service.convert.scoring import problem_from_pb
 from service.handlers import score_proposals
-from tests import fuzz_requests
+from tests import fuzz_requests, violations_together
 from tests.test_scoring_compact_sheets import answer, compact, county, violations
+from tests.violations_together import converted_fields, with_reference
 from venture.v1 import scoring_pb2
 
 Request = scoring_pb2.ScoreProposalsRequest
@@ -166,20 +167,11 @@ KEEPS_IDS = BREAKS[:2]
 """Breaks that leave every id as it was: the references of the rest are still checked."""
 
 
-def _field_violations(request: Request) -> list[tuple[str, str, str]]:
-    """What conversion alone reports (before any cross-reference check)."""
-    found = Violations()
-    assert problem_from_pb(request, 0, found) is None
-    return [(v.field, v.value, v.description) for v in found]
+def _convert(request: Request, found: Violations) -> object:
+    return problem_from_pb(request, 0, found)
 
 
-SETTINGS = settings(
-    max_examples=120,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+SETTINGS = settings(violations_together.SETTINGS, max_examples=120)
 
 
 @SETTINGS
@@ -196,7 +188,7 @@ def test_one_broken_field_of_a_valid_request_is_all_that_is_said(
     assume(request.criteria and request.judges and request.sheets and request.proposals)
     assume(isinstance(answer(request), bytes))
     broken(request, k)
-    fields = _field_violations(request)
+    fields = converted_fields(_convert, request)
     assert fields and violations(request) == fields
 
 
@@ -218,7 +210,4 @@ def test_a_wrong_reference_is_said_beside_a_broken_field(
     references = answer(seed)
     assert isinstance(references, list)  # converts, and fails its cross-references
     broken(seed, k if broken is not _nan_score else wrong + 1 + k % (len(seed.sheets) - 1))
-    fields = _field_violations(seed)
-    said = {field for field, _, _ in fields}
-    expected = fields + [v for v in references if v[0] not in said]
-    assert violations(seed) == expected
+    assert violations(seed) == with_reference(converted_fields(_convert, seed), references)
