@@ -72,6 +72,10 @@ class ServerConfig:
     """Calls the server holds at once, waiting and running; gRPC refuses one more with
     RESOURCE_EXHAUSTED before reading it, which bounds memory under a flood of large requests
     (each held call holds its request: at most max_message_bytes)."""
+    inline_max_cells: int = 100_000
+    """A ScoreProposals call of at most this much estimated work (service.servicer.scoring_cells:
+    the county example is about 56,000, 3 ms) runs on the event loop rather than a solver
+    thread, saving the hop; 0: every call on a thread. It still takes a solver slot."""
     reflection: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
@@ -129,6 +133,13 @@ _SETTINGS: tuple[tuple[str, type, str], ...] = (
         "max_concurrent_calls",
         int,
         "calls held at once (bounds memory; per process); more are refused",
+    ),
+    (
+        "inline_max_cells",
+        int,
+        "ScoreProposals calls of at most this estimated work (cells: proposals x samples plus "
+        "each proposal's, judge's, sheet's and score's own) run on the event loop, saving the "
+        "hop to a solver thread; 0: always on a thread",
     ),
     ("reflection", bool, "serve gRPC server reflection"),
     ("log_level", str, "DEBUG, INFO, WARNING or ERROR"),
@@ -261,6 +272,8 @@ def check(config: ServerConfig) -> None:
         raise ConfigError(f"workers: {config.workers} must be at least 1")
     if config.max_waiting < 0:
         raise ConfigError(f"max_waiting: {config.max_waiting} must not be negative")
+    if config.inline_max_cells < 0:
+        raise ConfigError(f"inline_max_cells: {config.inline_max_cells} must not be negative")
     least = config.workers + config.max_waiting + 1
     if config.max_concurrent_calls < least:
         raise ConfigError(

@@ -2,7 +2,8 @@
 so that many servers in one process, as in the tests, keep separate counts).
 
 The interceptor records every call (calls_total, call_seconds, in_flight_calls), the servicer
-the time each call holds a solver thread (solve_seconds); the waiting calls and solver slots are
+the time each call holds a solver (solve_seconds: a solver thread, or the event loop for a
+small ScoreProposals call run inline); the waiting calls and solver slots are
 read from the server's Admission when scraped. `start_exporter` serves them over plain HTTP on a
 port apart from gRPC (bind it to an internal interface).
 
@@ -114,7 +115,7 @@ class Metrics:
         )
         self.solve_seconds = Histogram(
             "venture_solve_seconds",
-            "Seconds a call held a solver thread (the solve itself, without waiting)",
+            "Seconds a call held a solver (the solve itself, without waiting)",
             ("method",),
             buckets=SECONDS_BUCKETS,
             registry=registry,
@@ -157,7 +158,7 @@ class Metrics:
         self.call_seconds.labels(label).observe(seconds)
 
     def timed_solve(self, label: str, solve: Callable[[], T]) -> T:
-        """Run `solve` (on the solver thread) and observe how long it held the thread."""
+        """Run `solve` (on a solver thread, or inline) and observe how long it held the solver."""
         started = time.perf_counter()
         try:
             return solve()

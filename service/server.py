@@ -124,7 +124,9 @@ def create_server(config: ServerConfig, *, reuse_port: bool = False) -> RunningS
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="venture-solve")
     admission = Admission(config.workers, config.max_waiting)
     metrics.watch_admission(admission)
-    servicer = VentureServicer(config.limits, executor, admission, metrics)
+    servicer = VentureServicer(
+        config.limits, executor, admission, metrics, inline_max_cells=config.inline_max_cells
+    )
     venture_service_pb2_grpc.add_VentureServiceServicer_to_server(servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

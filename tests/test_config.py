@@ -43,6 +43,13 @@ def test_allocation_limits_are_settings_like_the_others() -> None:
     )
 
 
+def test_inline_scoring_limit_from_environment_and_flags() -> None:
+    assert config.load(_args(), env={}).inline_max_cells == 100_000
+    env = {"VENTURE_INLINE_MAX_CELLS": "0"}  # the fast path off
+    assert config.load(_args(), env=env).inline_max_cells == 0
+    assert config.load(_args("--inline-max-cells", "25000"), env=env).inline_max_cells == 25_000
+
+
 def test_ipv6_host_is_bracketed() -> None:
     assert config.ServerConfig(host="::1", port=1).address == "[::1]:1"
 
@@ -53,6 +60,8 @@ def test_ipv6_host_is_bracketed() -> None:
         ({"VENTURE_PORT": "http"}, "VENTURE_PORT: 'http' is not a valid int"),
         ({"VENTURE_PORT": "70000"}, "port: 70000 is outside 0..65535"),
         ({"VENTURE_WORKERS": "0"}, "workers: 0 must be at least 1"),
+        ({"VENTURE_INLINE_MAX_CELLS": "-1"}, "inline_max_cells: -1 must not be negative"),
+        ({"VENTURE_INLINE_MAX_CELLS": "1e5"}, "VENTURE_INLINE_MAX_CELLS: '1e5' is not a valid int"),
         ({"VENTURE_GRACE_PERIOD_S": "-1"}, "grace_period_s: -1.0 must not be negative"),
         ({"VENTURE_REFLECTION": "maybe"}, "VENTURE_REFLECTION: 'maybe' is not a valid bool"),
         ({"VENTURE_LOG_LEVEL": "LOUD"}, "log_level: 'LOUD' is not one of"),

@@ -236,7 +236,9 @@ def test_waiting_and_refused_calls_under_overload(monkeypatch: pytest.MonkeyPatc
         return score(request, limits)
 
     monkeypatch.setattr(handlers, "score_proposals", held)
-    server = ServerThread(ServerConfig(port=0, metrics_port=0, workers=1, max_waiting=1))
+    # inline_max_cells=0: the held solves must hold solver threads, not the event loop.
+    config = ServerConfig(port=0, metrics_port=0, workers=1, max_waiting=1, inline_max_cells=0)
+    server = ServerThread(config)
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
 
