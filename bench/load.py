@@ -26,6 +26,10 @@ Scenarios (`--case`):
   health_check  grpc.health.v1.Health/Check through the same server, interceptor and clients:
                 what the stack costs per call without any work, the ceiling the other
                 scenarios' handlers are measured against
+  smallest_score
+                ScoreProposals with the smallest complete request (SMALLEST_SCORE: one
+                criterion, judge, proposal and sheet, no bootstrap): what any scoring call
+                costs whatever its size (conversion, every stage, the explained answer)
   soak          county_score for `--soak-seconds` (default 300), with the server's RSS over
                 time and its slope; run only when asked for with `--case soak`
 
@@ -79,8 +83,25 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SERVICE = "/venture.v1.VentureService/"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
-CASES = ("county_score", "county_score_compact", "county_round", "overload", "health_check", "soak")
-DEFAULT_CASES = ("county_score", "county_score_compact", "county_round", "overload", "health_check")
+CASES = (
+    "county_score",
+    "county_score_compact",
+    "county_round",
+    "overload",
+    "health_check",
+    "smallest_score",
+    "soak",
+)
+DEFAULT_CASES = tuple(case for case in CASES if case != "soak")
+SMALLEST_SCORE_NAME = "(the smallest ScoreProposalsRequest: SMALLEST_SCORE)"
+SMALLEST_SCORE = {
+    "criteria": [{"criterionId": "quality", "weight": 1}],
+    "judges": [{"judgeId": "J1"}],
+    "proposals": [{"proposalId": "P1"}],
+    "sheets": [{"judgeId": "J1", "proposalId": "P1", "values": [5]}],
+    "policy": {"rankStability": {"samples": 0}},
+}
+"""smallest_score's request: one of everything and no bootstrap."""
 """What runs without --case: the soak is long and runs only when asked for."""
 LISTENING = "venture listening on "
 EXPECTED_OVERLOAD = frozenset({"RESOURCE_EXHAUSTED"})
@@ -125,7 +146,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="calls per scenario at most, shared among the processes (default 24000; "
-        "county_round 3000, overload 5000, the soak no limit)",
+        "county_round 3000, overload 5000, health_check and smallest_score 30000, the soak no "
+        "limit)",
     )
     group.add_argument(
         "--deadline", type=float, default=10.0, help="deadline of every call, s (default 10)"
@@ -254,6 +276,9 @@ def scenario(name: str, args: argparse.Namespace) -> Scenario:
     if name == "health_check":
         count = 30_000 if args.count is None else args.count
         return replace(base, rpc="Check", example="(HealthCheckRequest: the service)", count=count)
+    if name == "smallest_score":
+        count = 30_000 if args.count is None else args.count
+        return replace(base, example=SMALLEST_SCORE_NAME, count=count)
     if name == "soak":
         return replace(base, count=args.count, duration_s=args.soak_seconds, sample_interval_s=1.0)
     raise ValueError(f"unknown load case {name!r}; have {CASES}")
@@ -704,8 +729,11 @@ def request_bytes(scenario: Scenario) -> bytes:
     request_type, _ = _request_and_response_types(scenario.rpc)
     if scenario.rpc == "Check":  # the health of the service, as a load balancer asks it
         return bytes(request_type(service="venture.v1.VentureService").SerializeToString())
-    text = (EXAMPLES / scenario.example).read_text(encoding="utf-8")
-    message = json_format.Parse(text, request_type())
+    if scenario.example == SMALLEST_SCORE_NAME:
+        message = json_format.ParseDict(SMALLEST_SCORE, request_type())
+    else:
+        text = (EXAMPLES / scenario.example).read_text(encoding="utf-8")
+        message = json_format.Parse(text, request_type())
     return bytes(message.SerializeToString())
 
 

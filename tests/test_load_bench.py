@@ -47,11 +47,13 @@ REQUIRED = {
 
 def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["load", "--case", "county_score", "--case", "overload", "--case", "health_check"]
+    argv += ["--case", "smallest_score"]
     argv += [*TINY, *SERVER]
     # A long overload deadline: on a slow machine a queued call must not time out.
     assert main([*argv, "--overload-concurrency", "12", "--overload-deadline", "20"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [row["case"] for row in rows] == ["county_score", "overload", "health_check"]
+    cases = ["county_score", "overload", "health_check", "smallest_score"]
+    assert [row["case"] for row in rows] == cases
     for row in rows:
         assert not REQUIRED - set(row), REQUIRED - set(row)
         assert row["suite"] == "load"
@@ -61,7 +63,7 @@ def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]
         assert row["server_exit_code"] == 0
         assert row["peak_rss_mib"] > 0
         assert row["server_flags"][:2] == ["--processes", "2"]
-    score, overload, health = rows
+    score, overload, health, smallest = rows
     assert score["rpc"] == "ScoreProposals"
     assert score["ok"] == 30
     assert score["errors_by_code"] == {}
@@ -82,6 +84,10 @@ def test_county_score_and_overload_end_to_end(capsys: pytest.CaptureFixture[str]
     assert health["rpc"] == "Check"
     assert health["ok"] == 30
     assert health["response_bytes"] == 2  # status SERVING
+    assert smallest["rpc"] == "ScoreProposals"
+    assert smallest["ok"] == 30 and smallest["errors_by_code"] == {}
+    # An answer, explained: far more than the health check's two bytes, far less than county's.
+    assert 100 < smallest["response_bytes"] < score["response_bytes"]
 
 
 def test_counts_are_shared_among_processes() -> None:
