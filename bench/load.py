@@ -93,6 +93,7 @@ CASES = (
     "soak",
 )
 DEFAULT_CASES = tuple(case for case in CASES if case != "soak")
+"""What runs without --case: the soak is long and runs only when asked for."""
 SMALLEST_SCORE_NAME = "(the smallest ScoreProposalsRequest: SMALLEST_SCORE)"
 SMALLEST_SCORE = {
     "criteria": [{"criterionId": "quality", "weight": 1}],
@@ -102,7 +103,6 @@ SMALLEST_SCORE = {
     "policy": {"rankStability": {"samples": 0}},
 }
 """smallest_score's request: one of everything and no bootstrap."""
-"""What runs without --case: the soak is long and runs only when asked for."""
 LISTENING = "venture listening on "
 EXPECTED_OVERLOAD = frozenset({"RESOURCE_EXHAUSTED"})
 CHANNEL_OPTIONS = (
