@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matching.mentors import model as m
 from matching.mentors.validate import validate_problem
+from matching.organization import Organization
 from scoring.errors import Violations
 from service.convert.common import STATUS_PB, Options, StandIns, all_built, build, summary_pb
 from service.convert.organization import (
@@ -35,9 +36,18 @@ def problem_from_pb(
     )
     if mentors is None or orgs is None:
         return None
+    return _problem(mentors, orgs, request, options)
+
+
+def _problem(
+    mentors: tuple[m.Mentor, ...],
+    organizations: tuple[Organization, ...],
+    request: matching_pb2.MatchMentorsRequest,
+    options: Options,
+) -> m.MentorMatchingProblem:
     return m.MentorMatchingProblem(
         mentors,
-        orgs,
+        organizations,
         m.MentorPolicy(balance_load=request.policy.balance_load),
         top_k=options.top_k,
         time_limit_s=options.time_limit_s,
@@ -87,14 +97,7 @@ def cross_check_unconverted(
         for k, pb in enumerate(request.mentors)
     )
     organizations = organizations_or_stand_ins(request.organizations, stand_ins)
-    problem = m.MentorMatchingProblem(
-        mentors,
-        organizations,
-        m.MentorPolicy(balance_load=request.policy.balance_load),
-        top_k=options.top_k,
-        time_limit_s=options.time_limit_s,
-        seed=options.seed,
-    )
+    problem = _problem(mentors, organizations, request, options)
     stand_ins.cross_check(validate_problem, problem, violations)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from matching.needs import model as m
 from matching.needs.validate import validate_problem
+from matching.organization import Organization
 from scoring.errors import Violations
 from service.convert.common import (
     STATUS_PB,
@@ -49,9 +50,18 @@ def problem_from_pb(
     policy = _policy(request.policy, violations)
     if needs is None or orgs is None or policy is None:
         return None
+    return _problem(needs, orgs, policy, options)
+
+
+def _problem(
+    needs: tuple[m.Need, ...],
+    organizations: tuple[Organization, ...],
+    policy: m.NeedPolicy,
+    options: Options,
+) -> m.NeedMatchingProblem:
     return m.NeedMatchingProblem(
         needs,
-        orgs,
+        organizations,
         policy,
         top_k=options.top_k,
         time_limit_s=options.time_limit_s,
@@ -173,14 +183,7 @@ def cross_check_unconverted(
     )
     organizations = organizations_or_stand_ins(request.organizations, stand_ins)
     policy = _policy(request.policy, Violations()) or _policy_stand_in(request.policy)
-    problem = m.NeedMatchingProblem(
-        needs,
-        organizations,
-        policy,
-        top_k=options.top_k,
-        time_limit_s=options.time_limit_s,
-        seed=options.seed,
-    )
+    problem = _problem(needs, organizations, policy, options)
     stand_ins.cross_check(validate_problem, problem, violations)
 
 
